@@ -1,0 +1,50 @@
+//! `ClientState`: what the engine knows about one connection (or one REST request): identity,
+//! protocol, authentication and permissions.
+
+use bytes::Bytes;
+use larder_resp::Protocol;
+
+/// Per-connection state (Redis's `client` struct, reduced to what larder needs).
+#[derive(Debug, Clone)]
+pub struct ClientState {
+    /// Unique id (`CLIENT ID`).
+    pub id: u64,
+    /// `CLIENT SETNAME`.
+    pub name: Option<Bytes>,
+    /// `CLIENT SETINFO LIB-NAME` / `LIB-VER`.
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    /// RESP2 or RESP3 (`HELLO`).
+    pub protocol: Protocol,
+    /// Whether the client has authenticated (or no authentication is required).
+    pub authenticated: bool,
+    /// Authenticated with the read-only token: writes and dangerous commands are refused.
+    pub readonly: bool,
+    /// The peer address, for `CLIENT INFO`/`LIST`.
+    pub addr: String,
+    /// Set by `QUIT`: the connection closes after this reply.
+    pub close_after_reply: bool,
+    /// Unix ms at which the client connected.
+    pub created_ms: u64,
+    /// Lower-case name of the last command (`CLIENT INFO`).
+    pub last_command: &'static str,
+}
+
+impl ClientState {
+    /// A new client. `authenticated` is true when the server requires no password.
+    pub fn new(id: u64, addr: String, authenticated: bool) -> ClientState {
+        ClientState {
+            id,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            protocol: Protocol::Resp2,
+            authenticated,
+            readonly: false,
+            addr,
+            close_after_reply: false,
+            created_ms: 0,
+            last_command: "NULL",
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The command table and what every handler sees: `CommandSpec` (one row per command), `Flags`, `Ctx`.
+//! The table in `table.rs` is the single source of truth for names, arity, flags and key positions; it
+//! answers `COMMAND`, read-only checks, MULTI and script validation, key extraction and propagation.
+
+pub mod args;
+mod keys;
+mod server;
+mod strings;
+mod table;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use larder_resp::Reply;
+
+pub use args::Args;
+pub use strings::MAX_STRING;
+pub use table::COMMANDS;
+
+use crate::client::ClientState;
+use crate::error::CommandError;
+use crate::keyspace::Keyspace;
+use crate::stats::Stats;
+
+/// A command flag set (bit flags, as in Redis's command table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flags(u32);
+
+impl Flags {
+    /// Changes data: refused to read-only clients, propagated to the AOF.
+    pub const WRITE: Flags = Flags(1);
+    /// Only reads data.
+    pub const READONLY: Flags = Flags(1 << 1);
+    /// O(1) or O(log n).
+    pub const FAST: Flags = Flags(1 << 2);
+    /// May use more memory: refused under `maxmemory` with `noeviction`.
+    pub const DENYOOM: Flags = Flags(1 << 3);
+    /// Administrative.
+    pub const ADMIN: Flags = Flags(1 << 4);
+    /// Not allowed inside scripts.
+    pub const NOSCRIPT: Flags = Flags(1 << 5);
+    /// Allowed before authentication (AUTH, HELLO, QUIT).
+    pub const NO_AUTH: Flags = Flags(1 << 6);
+    /// Potentially expensive or destructive over the whole keyspace (ACL `@dangerous`): refused to
+    /// read-only tokens.
+    pub const DANGEROUS: Flags = Flags(1 << 7);
+    /// Connection-state command (ACL `@connection`).
+    pub const CONNECTION: Flags = Flags(1 << 8);
+    /// Output depends on randomness or order that is not deterministic.
+    pub const NONDETERMINISTIC: Flags = Flags(1 << 9);
+    /// No flags.
+    pub const NONE: Flags = Flags(0);
+
+    /// Whether all flags of `other` are set.
+    pub const fn has(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The union of two flag sets.
+    pub const fn or(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    /// The names `COMMAND INFO` reports.
+    pub fn names(self) -> Vec<&'static str> {
+        const NAMES: [(Flags, &str); 10] = [
+            (Flags::WRITE, "write"),
+            (Flags::READONLY, "readonly"),
+            (Flags::DENYOOM, "denyoom"),
+            (Flags::ADMIN, "admin"),
+            (Flags::NOSCRIPT, "noscript"),
+            (Flags::NO_AUTH, "no_auth"),
+            (Flags::FAST, "fast"),
+            (Flags::DANGEROUS, "dangerous"),
+            (Flags::CONNECTION, "connection"),
+            (Flags::NONDETERMINISTIC, "nondeterministic_output"),
+        ];
+        NAMES.iter().filter(|(f, _)| self.has(*f)).map(|(_, n)| *n).collect()
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        self.or(rhs)
+    }
+}
+
+/// Where a command's keys are: `first`, `last` (negative counts from the end) and `step`, as in Redis's
+/// legacy `COMMAND` triple. `first == 0` means no keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+impl KeySpec {
+    /// No keys.
+    pub const NONE: KeySpec = KeySpec { first: 0, last: 0, step: 0 };
+    /// One key at position `i`.
+    pub const fn one(i: i32) -> KeySpec {
+        KeySpec { first: i, last: i, step: 1 }
+    }
+    /// Every argument from `i` on is a key.
+    pub const fn rest(i: i32) -> KeySpec {
+        KeySpec { first: i, last: -1, step: 1 }
+    }
+    /// Keys from `first` to `last` every `step` arguments.
+    pub const fn range(first: i32, last: i32, step: i32) -> KeySpec {
+        KeySpec { first, last, step }
+    }
+
+    /// The keys of `argv` by this spec.
+    pub fn keys<'a>(&self, argv: &'a [Bytes]) -> Vec<&'a Bytes> {
+        if self.first <= 0 || argv.len() <= self.first as usize {
+            return Vec::new();
+        }
+        let last = if self.last < 0 { argv.len() as i32 + self.last } else { self.last.min(argv.len() as i32 - 1) };
+        (self.first..=last).step_by(self.step.max(1) as usize).map(|i| &argv[i as usize]).collect()
+    }
+}
+
+/// A handler: parses its arguments through `Args` and runs against `Ctx`.
+pub type Handler = fn(&mut Ctx<'_>, Args<'_>) -> Result<Reply, CommandError>;
+
+/// One row of the command table.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    /// Upper-case name.
+    pub name: &'static str,
+    /// Lower-case name, as Redis reports it in errors and `COMMAND`.
+    pub lower: &'static str,
+    /// Redis's arity: the name counts; negative means "at least".
+    pub arity: i32,
+    pub flags: Flags,
+    pub keys: KeySpec,
+    /// ACL categories reported by `COMMAND` (without the `@`).
+    pub group: &'static str,
+    pub handler: Handler,
+}
+
+impl CommandSpec {
+    /// Whether `argc` (name included) satisfies the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let a = self.arity;
+        if a >= 0 { argc == a as usize } else { argc >= a.unsigned_abs() as usize }
+    }
+
+    /// Whether it writes.
+    pub fn is_write(&self) -> bool {
+        self.flags.has(Flags::WRITE)
+    }
+}
+
+/// Finds a command by name, ignoring ASCII case, without allocating.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.lower.as_bytes(), c)).collect());
+    if name.len() > 32 {
+        return None;
+    }
+    let mut buf = [0u8; 32];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    index.get(&*lower).copied()
+}
+
+/// What a handler can touch: the keyspace, the time of this command, the calling client, server-wide
+/// state, and the propagation override.
+pub struct Ctx<'a> {
+    pub(crate) db: &'a mut Keyspace,
+    /// Unix time in ms, fixed for the whole command (and for a whole script or transaction).
+    pub(crate) now: u64,
+    pub(crate) now_us: u64,
+    pub(crate) client: &'a mut ClientState,
+    pub(crate) server: &'a mut ServerState,
+    /// Number of changes made by this command; a write with 0 changes is not propagated.
+    pub(crate) dirty: u64,
+    /// When set, propagated instead of the command's argv (e.g. `SET k v EX 10` as `SET k v PXAT t`).
+    pub(crate) propagate_as: Option<Vec<Vec<Bytes>>>,
+}
+
+impl Ctx<'_> {
+    /// Records that the command changed `n` things.
+    pub(crate) fn mark_dirty(&mut self, n: u64) {
+        self.dirty += n;
+    }
+
+    /// Propagates `argv` instead of the command as received (may be called several times).
+    pub(crate) fn propagate(&mut self, argv: Vec<Bytes>) {
+        self.propagate_as.get_or_insert_with(Vec::new).push(argv);
+    }
+}
+
+/// Server-wide state handlers may read or change (not the keyspace).
+#[derive(Debug)]
+pub struct ServerState {
+    pub stats: Stats,
+    pub rng: rand::rngs::SmallRng,
+    pub info: crate::ServerInfo,
+}

@@ -1,0 +1,457 @@
+//! The string family: GET, SET and friends, counters, ranges.
+
+use bytes::{Bytes, BytesMut};
+use larder_resp::Reply;
+
+use super::args::parse_i64;
+use super::{Args, Ctx};
+use crate::error::CommandError;
+use crate::keyspace::Entry;
+use crate::value::Value;
+
+/// Redis's `proto-max-bulk-len`: the largest string a command may build.
+pub const MAX_STRING: usize = 512 * 1024 * 1024;
+
+pub(super) fn append(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let tail = args.next_bytes()?;
+    let now = ctx.now;
+    let len = match ctx.db.get_mut(key, now) {
+        Some(e) => {
+            let Value::Str(s) = &mut e.value;
+            if s.len() + tail.len() > MAX_STRING {
+                return Err(CommandError::StringTooLong);
+            }
+            let mut b = BytesMut::with_capacity(s.len() + tail.len());
+            b.extend_from_slice(s);
+            b.extend_from_slice(tail);
+            *s = b.freeze();
+            s.len()
+        }
+        None => {
+            ctx.db.insert(key.clone(), Entry::new(Value::Str(copy(tail))), now);
+            tail.len()
+        }
+    };
+    ctx.mark_dirty(1);
+    Ok(Reply::Int(len as i64))
+}
+
+pub(super) fn decr(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    incr_by(ctx, key, -1)
+}
+
+pub(super) fn decrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let by = args.next_i64()?;
+    let by = by.checked_neg().ok_or_else(|| CommandError::custom("ERR decrement would overflow"))?;
+    incr_by(ctx, key, by)
+}
+
+pub(super) fn get(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    Ok(Reply::bulk_or_nil(get_string(ctx, key)?))
+}
+
+pub(super) fn getdel(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let Some(v) = get_string(ctx, key)? else { return Ok(Reply::Nil) };
+    ctx.db.remove(key, ctx.now);
+    ctx.mark_dirty(1);
+    ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
+    Ok(Reply::Bulk(v))
+}
+
+pub(super) fn getex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let mut change: Option<Option<i64>> = None; // Some(None) = PERSIST, Some(Some(at)) = new expiry
+    while let Some(w) = args.next_word() {
+        if change.is_some() {
+            return Err(CommandError::Syntax);
+        }
+        if w.is("PERSIST") {
+            change = Some(None);
+            continue;
+        }
+        let unit = ExpireUnit::parse(w).ok_or(CommandError::Syntax)?;
+        let n = args.next_i64()?;
+        if n <= 0 {
+            return Err(CommandError::InvalidExpire("getex"));
+        }
+        change = Some(Some(unit.absolute_ms(n, ctx.now, "getex")?));
+    }
+    let Some(v) = get_string(ctx, key)? else { return Ok(Reply::Nil) };
+    match change {
+        None => {}
+        Some(None) => {
+            if ctx.db.set_expire(key, None, ctx.now) {
+                ctx.mark_dirty(1);
+                ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
+            }
+        }
+        Some(Some(at)) if at <= ctx.now as i64 => {
+            ctx.db.remove(key, ctx.now);
+            ctx.mark_dirty(1);
+            ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
+        }
+        Some(Some(at)) => {
+            ctx.db.set_expire(key, Some(at as u64), ctx.now);
+            ctx.mark_dirty(1);
+            ctx.propagate(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), int_bytes(at)]);
+        }
+    }
+    Ok(Reply::Bulk(v))
+}
+
+pub(super) fn getrange(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let start = args.next_i64()?;
+    let end = args.next_i64()?;
+    let s = get_string(ctx, key)?.unwrap_or_default();
+    Ok(Reply::Bulk(match clamp_range(start, end, s.len()) {
+        Some((a, b)) => s.slice(a..=b),
+        None => Bytes::new(),
+    }))
+}
+
+pub(super) fn getset(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let value = args.next_bytes()?;
+    let old = get_string(ctx, key)?;
+    ctx.db.insert(key.clone(), Entry::new(Value::Str(copy(value))), ctx.now);
+    ctx.mark_dirty(1);
+    Ok(Reply::bulk_or_nil(old))
+}
+
+pub(super) fn incr(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    incr_by(ctx, key, 1)
+}
+
+pub(super) fn incrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let by = args.next_i64()?;
+    incr_by(ctx, key, by)
+}
+
+pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let by = args.next_f64()?;
+    let current = match get_string(ctx, key)? {
+        Some(s) => super::args::parse_f64(&s).ok_or(CommandError::NotFloat)?,
+        None => 0.0,
+    };
+    let v = current + by;
+    if !v.is_finite() {
+        return Err(CommandError::NanOrInfinity);
+    }
+    let text = Bytes::from(format_incr_float(v));
+    let now = ctx.now;
+    match ctx.db.get_mut(key, now) {
+        Some(e) => e.value = Value::Str(text.clone()),
+        None => {
+            ctx.db.insert(key.clone(), Entry::new(Value::Str(text.clone())), now);
+        }
+    }
+    ctx.mark_dirty(1);
+    ctx.propagate(vec![Bytes::from_static(b"SET"), key.clone(), text.clone(), Bytes::from_static(b"KEEPTTL")]);
+    Ok(Reply::Bulk(text))
+}
+
+pub(super) fn mget(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let keys = args.rest();
+    let now = ctx.now;
+    let out = keys
+        .iter()
+        .map(|k| match ctx.db.get(k, now) {
+            Some(Entry { value: Value::Str(s), .. }) => Reply::Bulk(s.clone()),
+            _ => Reply::Nil,
+        })
+        .collect();
+    Ok(Reply::Array(out))
+}
+
+pub(super) fn mset(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let pairs = args.rest();
+    if pairs.len() % 2 != 0 {
+        return Err(CommandError::WrongArity("mset".into()));
+    }
+    for kv in pairs.chunks_exact(2) {
+        ctx.db.insert(kv[0].clone(), Entry::new(Value::Str(copy(&kv[1]))), ctx.now);
+    }
+    ctx.mark_dirty(pairs.len() as u64 / 2);
+    Ok(Reply::OK)
+}
+
+pub(super) fn msetnx(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let pairs = args.rest();
+    if pairs.len() % 2 != 0 {
+        return Err(CommandError::WrongArity("msetnx".into()));
+    }
+    let now = ctx.now;
+    if pairs.chunks_exact(2).any(|kv| ctx.db.contains(&kv[0], now)) {
+        return Ok(Reply::Int(0));
+    }
+    for kv in pairs.chunks_exact(2) {
+        ctx.db.insert(kv[0].clone(), Entry::new(Value::Str(copy(&kv[1]))), now);
+    }
+    ctx.mark_dirty(pairs.len() as u64 / 2);
+    Ok(Reply::Int(1))
+}
+
+pub(super) fn psetex(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    set_with_ttl(ctx, args, ExpireUnit::Px, "psetex")
+}
+
+/// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]`
+pub(super) fn set(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let value = args.next_bytes()?;
+    let opts = SetOptions::parse(&mut args, ctx.now)?;
+    opts.exec(ctx, key, value)
+}
+
+pub(super) fn setex(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    set_with_ttl(ctx, args, ExpireUnit::Ex, "setex")
+}
+
+pub(super) fn setnx(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let value = args.next_bytes()?;
+    if ctx.db.contains(key, ctx.now) {
+        return Ok(Reply::Int(0));
+    }
+    ctx.db.insert(key.clone(), Entry::new(Value::Str(copy(value))), ctx.now);
+    ctx.mark_dirty(1);
+    Ok(Reply::Int(1))
+}
+
+pub(super) fn setrange(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let offset = args.next_i64()?;
+    let patch = args.next_bytes()?;
+    if offset < 0 {
+        return Err(CommandError::custom("ERR offset is out of range"));
+    }
+    let offset = offset as usize;
+    let current = get_string(ctx, key)?;
+    if patch.is_empty() {
+        return Ok(Reply::Int(current.map_or(0, |s| s.len()) as i64));
+    }
+    if offset + patch.len() > MAX_STRING {
+        return Err(CommandError::StringTooLong);
+    }
+    let current = current.unwrap_or_default();
+    let mut b = BytesMut::from(&current[..]);
+    if b.len() < offset + patch.len() {
+        b.resize(offset + patch.len(), 0);
+    }
+    b[offset..offset + patch.len()].copy_from_slice(patch);
+    let len = b.len();
+    let now = ctx.now;
+    match ctx.db.get_mut(key, now) {
+        Some(e) => e.value = Value::Str(b.freeze()),
+        None => {
+            ctx.db.insert(key.clone(), Entry::new(Value::Str(b.freeze())), now);
+        }
+    }
+    ctx.mark_dirty(1);
+    Ok(Reply::Int(len as i64))
+}
+
+pub(super) fn strlen(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    Ok(Reply::Int(get_string(ctx, key)?.map_or(0, |s| s.len()) as i64))
+}
+
+// ---- helpers ----
+
+/// The string at `key`: `None` if missing, `WRONGTYPE` if it holds another type.
+pub(crate) fn get_string(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, CommandError> {
+    match ctx.db.get(key, ctx.now) {
+        None => Ok(None),
+        Some(e) => match &e.value {
+            Value::Str(s) => Ok(Some(s.clone())),
+        },
+    }
+}
+
+/// Copies an argument into its own allocation, so a stored value never pins a large request buffer.
+pub(crate) fn copy(b: &Bytes) -> Bytes {
+    Bytes::copy_from_slice(b)
+}
+
+/// The decimal text of an integer.
+pub(crate) fn int_bytes(n: i64) -> Bytes {
+    Bytes::from(n.to_string())
+}
+
+fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> Result<Reply, CommandError> {
+    let now = ctx.now;
+    let current = match ctx.db.get(key, now) {
+        Some(Entry { value: Value::Str(s), .. }) => parse_i64(s).ok_or(CommandError::NotInteger)?,
+        None => 0,
+    };
+    let v = current.checked_add(by).ok_or(CommandError::Overflow)?;
+    let text = int_bytes(v);
+    match ctx.db.get_mut(key, now) {
+        Some(e) => e.value = Value::Str(text),
+        None => {
+            ctx.db.insert(key.clone(), Entry::new(Value::Str(text)), now);
+        }
+    }
+    ctx.mark_dirty(1);
+    Ok(Reply::Int(v))
+}
+
+/// `INCRBYFLOAT`'s text: the shortest decimal that reads back as the same double, never in exponent form.
+fn format_incr_float(v: f64) -> String {
+    let s = format!("{v}");
+    if s == "-0" { "0".into() } else { s }
+}
+
+fn set_with_ttl(ctx: &mut Ctx<'_>, mut args: Args<'_>, unit: ExpireUnit, cmd: &'static str) -> Result<Reply, CommandError> {
+    let key = args.next_key()?;
+    let n = args.next_i64()?;
+    let value = args.next_bytes()?;
+    if n <= 0 {
+        return Err(CommandError::InvalidExpire(cmd));
+    }
+    let at = unit.absolute_ms(n, ctx.now, cmd)?;
+    let opts = SetOptions { expire: Some(Expiry::At(at)), ..SetOptions::default() };
+    opts.exec(ctx, key, value)
+}
+
+/// Normalises Redis's `start`/`end` (inclusive, negative from the end) over a length. `None` = empty.
+pub(crate) fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    if len == 0 || (start < 0 && end < 0 && start > end) {
+        return None;
+    }
+    let mut s = if start < 0 { len + start } else { start };
+    let mut e = if end < 0 { len + end } else { end };
+    s = s.max(0);
+    e = e.max(0);
+    if e >= len {
+        e = len - 1;
+    }
+    if s > e { None } else { Some((s as usize, e as usize)) }
+}
+
+/// The unit of an expiry option.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ExpireUnit {
+    Ex,
+    Px,
+    ExAt,
+    PxAt,
+}
+
+impl ExpireUnit {
+    fn parse(w: super::args::Word<'_>) -> Option<ExpireUnit> {
+        Some(if w.is("EX") {
+            ExpireUnit::Ex
+        } else if w.is("PX") {
+            ExpireUnit::Px
+        } else if w.is("EXAT") {
+            ExpireUnit::ExAt
+        } else if w.is("PXAT") {
+            ExpireUnit::PxAt
+        } else {
+            return None;
+        })
+    }
+
+    /// The absolute Unix time in ms that `n` in this unit means at `now`, or Redis's invalid-expire error
+    /// on overflow. May be in the past (even negative).
+    pub(crate) fn absolute_ms(self, n: i64, now: u64, cmd: &'static str) -> Result<i64, CommandError> {
+        let invalid = || CommandError::InvalidExpire(cmd);
+        let ms = match self {
+            ExpireUnit::Ex | ExpireUnit::ExAt => n.checked_mul(1000).ok_or_else(invalid)?,
+            ExpireUnit::Px | ExpireUnit::PxAt => n,
+        };
+        match self {
+            ExpireUnit::Ex | ExpireUnit::Px => ms.checked_add(now as i64).ok_or_else(invalid),
+            ExpireUnit::ExAt | ExpireUnit::PxAt => Ok(ms),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expiry {
+    /// Absolute Unix ms.
+    At(i64),
+    KeepTtl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+enum Condition {
+    #[default]
+    Always,
+    IfMissing,
+    IfExists,
+}
+
+#[derive(Debug, Default)]
+struct SetOptions {
+    condition: Condition,
+    get: bool,
+    expire: Option<Expiry>,
+}
+
+impl SetOptions {
+    fn parse(args: &mut Args<'_>, now: u64) -> Result<SetOptions, CommandError> {
+        let mut o = SetOptions::default();
+        while let Some(w) = args.next_word() {
+            if w.is("NX") && o.condition == Condition::Always {
+                o.condition = Condition::IfMissing;
+            } else if w.is("XX") && o.condition == Condition::Always {
+                o.condition = Condition::IfExists;
+            } else if w.is("GET") && !o.get {
+                o.get = true;
+            } else if w.is("KEEPTTL") && o.expire.is_none() {
+                o.expire = Some(Expiry::KeepTtl);
+            } else if let (Some(unit), None) = (ExpireUnit::parse(w), o.expire) {
+                let n = args.next_i64()?;
+                if n <= 0 {
+                    return Err(CommandError::InvalidExpire("set"));
+                }
+                o.expire = Some(Expiry::At(unit.absolute_ms(n, now, "set")?));
+            } else {
+                return Err(CommandError::Syntax);
+            }
+        }
+        Ok(o)
+    }
+
+    fn exec(self, ctx: &mut Ctx<'_>, key: &Bytes, value: &Bytes) -> Result<Reply, CommandError> {
+        let now = ctx.now;
+        let old = if self.get { get_string(ctx, key)? } else { None };
+        let exists = ctx.db.contains(key, now);
+        let blocked = match self.condition {
+            Condition::Always => false,
+            Condition::IfMissing => exists,
+            Condition::IfExists => !exists,
+        };
+        if blocked {
+            return Ok(if self.get { Reply::bulk_or_nil(old) } else { Reply::Nil });
+        }
+        let expire_at = match self.expire {
+            None => None,
+            Some(Expiry::KeepTtl) => ctx.db.get(key, now).and_then(|e| e.expire_at),
+            Some(Expiry::At(at)) => Some(at.max(0) as u64),
+        };
+        let value = copy(value);
+        ctx.db.insert(key.clone(), Entry { value: Value::Str(value.clone()), expire_at }, now);
+        ctx.mark_dirty(1);
+        let mut argv = vec![Bytes::from_static(b"SET"), key.clone(), value];
+        match self.expire {
+            Some(Expiry::At(at)) => argv.extend([Bytes::from_static(b"PXAT"), int_bytes(at)]),
+            Some(Expiry::KeepTtl) => argv.push(Bytes::from_static(b"KEEPTTL")),
+            None => {}
+        }
+        ctx.propagate(argv);
+        Ok(if self.get { Reply::bulk_or_nil(old) } else { Reply::OK })
+    }
+}

@@ -1,0 +1,258 @@
+//! `Engine`: the synchronous core. `execute` looks a command up in the table, checks arity, auth and
+//! permissions, runs its handler against the keyspace at one instant of the injected clock, and hands
+//! successful writes to the propagation sink in deterministic form.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use larder_resp::Reply;
+use rand::SeedableRng;
+
+use crate::client::ClientState;
+use crate::clock::Clock;
+use crate::command::{Args, Ctx, Flags, ServerState, lookup};
+use crate::error::{CommandError, unknown_command};
+use crate::keyspace::Keyspace;
+use crate::stats::Stats;
+
+/// The Redis version larder reports to clients (`INFO`, `HELLO`): the command set it follows.
+pub const REDIS_VERSION: &str = "7.4.0";
+
+/// The passwords clients authenticate with (`AUTH`, `HELLO AUTH`).
+#[derive(Clone)]
+pub struct Auth {
+    pub token: Vec<u8>,
+    pub readonly_token: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Auth { .. }")
+    }
+}
+
+impl Auth {
+    /// `Some(false)` for the full token, `Some(true)` for the read-only token, `None` otherwise. Constant
+    /// time in the candidate's content.
+    pub fn check(&self, candidate: &[u8]) -> Option<bool> {
+        let full = ct_eq(candidate, &self.token);
+        let ro = self.readonly_token.as_deref().is_some_and(|t| ct_eq(candidate, t));
+        if full {
+            Some(false)
+        } else if ro {
+            Some(true)
+        } else {
+            None
+        }
+    }
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Facts about the running server that commands report (`INFO`, `CONFIG GET`, `AUTH`).
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    pub larder_version: String,
+    pub resp_port: u16,
+    pub start_ms: u64,
+    pub auth: Option<Auth>,
+    pub maxmemory: u64,
+    pub maxmemory_policy: String,
+    pub aof_enabled: bool,
+    pub appendfsync: String,
+    /// Shared connection counters, updated by the listeners.
+    pub connections: Arc<ConnectionCounters>,
+}
+
+/// Connection counters shared with the network listeners.
+#[derive(Debug, Default)]
+pub struct ConnectionCounters {
+    pub connected: AtomicUsize,
+    pub received: AtomicU64,
+}
+
+impl ServerInfo {
+    pub(crate) fn connected_clients(&self) -> usize {
+        self.connections.connected.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn connections_received(&self) -> u64 {
+        self.connections.received.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn used_memory(&self) -> u64 {
+        0
+    }
+
+    /// The parameters `CONFIG GET` reports.
+    pub(crate) fn config_params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("appendonly", if self.aof_enabled { "yes" } else { "no" }.into()),
+            ("appendfsync", self.appendfsync.clone()),
+            ("databases", "1".into()),
+            ("maxmemory", self.maxmemory.to_string()),
+            ("maxmemory-policy", self.maxmemory_policy.clone()),
+            ("port", self.resp_port.to_string()),
+            ("proto-max-bulk-len", crate::command::MAX_STRING.to_string()),
+            ("save", String::new()),
+        ]
+    }
+}
+
+/// Receives every change in deterministic form (the AOF, later replicas).
+pub trait Propagate: Send {
+    /// One command that reproduces a change when replayed through `execute`.
+    fn propagate(&mut self, argv: &[Bytes]);
+}
+
+/// The engine: one keyspace and the command dispatcher.
+pub struct Engine {
+    db: Keyspace,
+    clock: Arc<dyn Clock>,
+    server: ServerState,
+    sink: Option<Box<dyn Propagate>>,
+    next_client_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("keys", &self.db.len()).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A new, empty engine.
+    pub fn new(clock: Arc<dyn Clock>, mut info: ServerInfo) -> Engine {
+        info.start_ms = clock.now_ms();
+        Engine {
+            db: Keyspace::default(),
+            clock,
+            server: ServerState { stats: Stats::default(), rng: rand::rngs::SmallRng::from_os_rng(), info },
+            sink: None,
+            next_client_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Sends every future change to `sink`.
+    pub fn set_propagation(&mut self, sink: Box<dyn Propagate>) {
+        self.sink = Some(sink);
+    }
+
+    /// A new client state with a fresh id. Clients start unauthenticated when a password is configured.
+    pub fn new_client(&self, addr: String) -> ClientState {
+        let id = self.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let mut c = ClientState::new(id, addr, self.server.info.auth.is_none());
+        c.created_ms = self.clock.now_ms();
+        c
+    }
+
+    /// Server facts (`INFO`).
+    pub fn info(&self) -> &ServerInfo {
+        &self.server.info
+    }
+
+    /// The number of changes since start. Grows with every write; REST sync tokens are built on it.
+    pub fn dirty(&self) -> u64 {
+        self.server.stats.dirty
+    }
+
+    /// Number of keys.
+    pub fn dbsize(&self) -> usize {
+        self.db.len()
+    }
+
+    /// Runs one command for `client`.
+    pub fn execute(&mut self, client: &mut ClientState, argv: &[Bytes]) -> Reply {
+        let now_us = self.clock.now_us();
+        match self.dispatch(client, argv, now_us) {
+            Ok(r) => r,
+            Err(e) => {
+                self.server.stats.error_replies += 1;
+                Reply::Error(e.to_string().into())
+            }
+        }
+    }
+
+    fn dispatch(&mut self, client: &mut ClientState, argv: &[Bytes], now_us: u64) -> Result<Reply, CommandError> {
+        let Some(name) = argv.first() else {
+            return Err(CommandError::custom("ERR empty command"));
+        };
+        let Some(spec) = lookup(name) else {
+            self.server.stats.rejected_calls += 1;
+            return Err(unknown_command(argv));
+        };
+        if !client.authenticated && !spec.flags.has(Flags::NO_AUTH) {
+            self.server.stats.rejected_calls += 1;
+            return Err(CommandError::NoAuth);
+        }
+        if !spec.arity_ok(argv.len()) {
+            self.server.stats.rejected_calls += 1;
+            return Err(CommandError::WrongArity(spec.lower.to_string()));
+        }
+        if client.readonly && (spec.flags.has(Flags::WRITE) || spec.flags.has(Flags::DANGEROUS)) {
+            self.server.stats.rejected_calls += 1;
+            return Err(CommandError::NoPerm(spec.lower.to_string()));
+        }
+        client.last_command = spec.lower;
+        self.server.stats.commands_processed += 1;
+        let mut ctx = Ctx {
+            db: &mut self.db,
+            now: now_us / 1000,
+            now_us,
+            client,
+            server: &mut self.server,
+            dirty: 0,
+            propagate_as: None,
+        };
+        let result = (spec.handler)(&mut ctx, Args::new(argv));
+        let (dirty, propagate_as) = (ctx.dirty, ctx.propagate_as.take());
+        self.propagate_expired();
+        if result.is_ok() && dirty > 0 {
+            self.server.stats.dirty += dirty;
+            if let Some(sink) = &mut self.sink {
+                match propagate_as {
+                    Some(cmds) => cmds.iter().for_each(|c| sink.propagate(c)),
+                    None => sink.propagate(argv),
+                }
+            }
+        }
+        result
+    }
+
+    /// Propagates the `DEL`s of keys that expiry removed.
+    fn propagate_expired(&mut self) {
+        if !self.db.has_expired() {
+            return;
+        }
+        let keys = self.db.drain_expired();
+        self.server.stats.dirty += keys.len() as u64;
+        if let Some(sink) = &mut self.sink {
+            for k in keys {
+                sink.propagate(&[Bytes::from_static(b"DEL"), k]);
+            }
+        }
+    }
+
+    /// One cycle of active expiry, like Redis's: sample volatile keys, delete the expired ones, and repeat
+    /// while more than a quarter of a sample was expired, up to `max_rounds`. Returns the keys deleted.
+    pub fn active_expire(&mut self, max_rounds: usize) -> usize {
+        let now = self.clock.now_ms();
+        let mut total = 0;
+        for _ in 0..max_rounds {
+            let (sampled, deleted) = self.db.expire_sample(20, now, &mut self.server.rng);
+            total += deleted;
+            if sampled == 0 || deleted * 4 <= sampled {
+                break;
+            }
+        }
+        self.propagate_expired();
+        total
+    }
+}

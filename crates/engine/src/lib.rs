@@ -1,0 +1,28 @@
+//! larder's embedded Redis-compatible engine: the keyspace, the value types, expiry, and the command
+//! table with its handlers.
+//!
+//! The engine is synchronous and does no network I/O: the server wraps it in a lock and feeds it `argv`
+//! from RESP and REST alike; every command returns one [`Reply`]. Time comes from an injected [`Clock`].
+//!
+//! **Architecture Invariant:** no tokio, no HTTP, no JSON here; the only protocol crate it knows is
+//! `larder-resp`, for the `Reply` type.
+
+mod client;
+mod clock;
+pub mod command;
+mod engine;
+mod error;
+mod glob;
+mod info;
+mod keyspace;
+mod stats;
+pub mod transcript;
+mod value;
+
+pub use client::ClientState;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use command::{COMMANDS, CommandSpec, Flags, KeySpec, lookup};
+pub use engine::{Auth, ConnectionCounters, Engine, Propagate, REDIS_VERSION, ServerInfo, ct_eq};
+pub use error::CommandError;
+pub use glob::glob_match;
+pub use larder_resp::{Protocol, Reply};

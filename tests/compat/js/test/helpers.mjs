@@ -1,0 +1,118 @@
+// Shared helpers for the @upstash/redis compatibility tests.
+//
+// The server under test is whatever UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN point at
+// (tests/compat/run.sh starts a fresh larder and exports them). LARDER_READ_ONLY_TOKEN is the
+// server's read-only token; tests that need it skip when it is not set.
+
+import { randomBytes } from "node:crypto";
+import { Redis } from "@upstash/redis";
+
+export const URL = process.env.UPSTASH_REDIS_REST_URL;
+export const TOKEN = process.env.UPSTASH_REDIS_REST_TOKEN;
+export const RO_TOKEN = process.env.LARDER_READ_ONLY_TOKEN || "";
+
+if (!URL || !TOKEN) {
+  throw new Error(
+    "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must point at a running larder " +
+      "(use tests/compat/run.sh)",
+  );
+}
+
+/**
+ * A client configured like an application would configure it: defaults everywhere (base64
+ * responses, auto-pipelining, read-your-writes, automatic deserialization, telemetry headers),
+ * except that network retries are switched off so a dead server fails fast.
+ */
+export function newRedis(opts = {}) {
+  return new Redis({ url: URL, token: TOKEN, retry: false, ...opts });
+}
+
+/**
+ * The two transport modes the JS client has: auto-pipelining on (the default: every command
+ * travels as POST /pipeline) and off (every command is POST /).
+ */
+export const MODES = [
+  { name: "auto-pipelining on (POST /pipeline)", opts: {} },
+  { name: "auto-pipelining off (POST /)", opts: { enableAutoPipelining: false } },
+];
+
+// A client used only for cleanup, independent of the client under test.
+const admin = new Redis({
+  url: URL,
+  token: TOKEN,
+  retry: false,
+  enableAutoPipelining: false,
+  automaticDeserialization: false,
+});
+
+const RUN_ID = randomBytes(4).toString("hex");
+let counter = 0;
+
+/**
+ * A unique key prefix for one test. Registers an after-hook that deletes every key under the
+ * prefix (best effort: a cleanup failure must not mask the test's own result).
+ */
+export function keyspace(t, label = "t") {
+  counter += 1;
+  const prefix = `compat:js:${RUN_ID}:${label}:${counter}:`;
+  t.after(async () => {
+    try {
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+    } catch {
+      // ignore
+    }
+  });
+  return (name) => `${prefix}${name}`;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Await a promise that must reject; return the error. */
+export async function rejects(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected the command to fail, but it succeeded");
+}
+
+/**
+ * Run a command needed only to set up a test (e.g. HSET to make a non-string key). When the
+ * server does not know the command at all, skip the test instead of failing it: those commands
+ * are outside the scope of this suite.
+ */
+export async function setupOrSkip(t, fn, what) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (/unknown command/i.test(String(e?.message))) {
+      t.skip(`server does not implement ${what} (needed only for setup)`);
+      return SKIPPED;
+    }
+    throw e;
+  }
+}
+export const SKIPPED = Symbol("skipped");
+
+/** Plain HTTP call against the server, bypassing the client. */
+export async function raw(path, { body, token = TOKEN, headers = {}, method = "POST" } = {}) {
+  const res = await fetch(`${URL}${path}`, {
+    method,
+    headers: {
+      ...(token === null ? {} : { Authorization: `Bearer ${token}` }),
+      "Content-Type": "application/json",
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
