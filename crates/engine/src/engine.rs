@@ -11,7 +11,7 @@ use rand::SeedableRng;
 
 use crate::client::ClientState;
 use crate::clock::Clock;
-use crate::command::{Args, Ctx, Flags, ServerState, lookup};
+use crate::command::{Args, CommandSpec, Ctx, Flags, ServerState, lookup};
 use crate::error::{CommandError, unknown_command};
 use crate::keyspace::Keyspace;
 use crate::stats::Stats;
@@ -134,7 +134,11 @@ impl Engine {
         Engine {
             db: Keyspace::default(),
             clock,
-            server: ServerState { stats: Stats::default(), rng: rand::rngs::SmallRng::from_os_rng(), info },
+            server: ServerState {
+                stats: Stats::default(),
+                rng: rand::rngs::SmallRng::from_os_rng(),
+                info,
+            },
             sink: None,
             next_client_id: AtomicU64::new(1),
         }
@@ -180,7 +184,28 @@ impl Engine {
         }
     }
 
-    fn dispatch(&mut self, client: &mut ClientState, argv: &[Bytes], now_us: u64) -> Result<Reply, CommandError> {
+    /// Runs `cmds` as one transaction (`MULTI`/`EXEC`, REST `/multi-exec`): every command is checked first,
+    /// and if any is refused (unknown, wrong arity, not permitted) none runs and the result is `EXECABORT`.
+    /// Otherwise all run back to back; a command failing at run time yields its error in place.
+    pub fn execute_transaction(
+        &mut self,
+        client: &mut ClientState,
+        cmds: &[Vec<Bytes>],
+    ) -> Result<Vec<Reply>, CommandError> {
+        for argv in cmds {
+            if self.check(client, argv).is_err() {
+                return Err(CommandError::ExecAbort);
+            }
+        }
+        Ok(cmds.iter().map(|argv| self.execute(client, argv)).collect())
+    }
+
+    /// The checks before a command runs: it exists, the client may run it, the arity fits.
+    fn check(
+        &mut self,
+        client: &ClientState,
+        argv: &[Bytes],
+    ) -> Result<&'static CommandSpec, CommandError> {
         let Some(name) = argv.first() else {
             return Err(CommandError::custom("ERR empty command"));
         };
@@ -200,6 +225,16 @@ impl Engine {
             self.server.stats.rejected_calls += 1;
             return Err(CommandError::NoPerm(spec.lower.to_string()));
         }
+        Ok(spec)
+    }
+
+    fn dispatch(
+        &mut self,
+        client: &mut ClientState,
+        argv: &[Bytes],
+        now_us: u64,
+    ) -> Result<Reply, CommandError> {
+        let spec = self.check(client, argv)?;
         client.last_command = spec.lower;
         self.server.stats.commands_processed += 1;
         let mut ctx = Ctx {

@@ -38,6 +38,8 @@ pub enum CommandError {
     WrongPass,
     #[error("NOPERM this user has no permissions to run the '{0}' command or its subcommand")]
     NoPerm(String),
+    #[error("EXECABORT Transaction discarded because of previous errors.")]
+    ExecAbort,
     #[error("{0}")]
     Custom(Cow<'static, str>),
 }

@@ -7,7 +7,10 @@ use crate::command::Ctx;
 /// Renders the requested `INFO` sections (`default`/`all`/`everything` or names).
 pub(crate) fn render(ctx: &Ctx<'_>, sections: &[String]) -> String {
     let want = |name: &str| {
-        sections.is_empty() || sections.iter().any(|s| s == name || s == "all" || s == "default" || s == "everything")
+        sections.is_empty()
+            || sections
+                .iter()
+                .any(|s| s == name || s == "all" || s == "default" || s == "everything")
     };
     let info = &ctx.server.info;
     let stats = &ctx.server.stats;
@@ -39,7 +42,11 @@ pub(crate) fn render(ctx: &Ctx<'_>, sections: &[String]) -> String {
         );
     }
     if want("persistence") {
-        let _ = write!(out, "# Persistence\r\nloading:0\r\naof_enabled:{}\r\n\r\n", info.aof_enabled as u8);
+        let _ = write!(
+            out,
+            "# Persistence\r\nloading:0\r\naof_enabled:{}\r\n\r\n",
+            info.aof_enabled as u8
+        );
     }
     if want("stats") {
         let _ = write!(
@@ -60,7 +67,12 @@ pub(crate) fn render(ctx: &Ctx<'_>, sections: &[String]) -> String {
     if want("keyspace") {
         out.push_str("# Keyspace\r\n");
         if !ctx.db.is_empty() {
-            let _ = write!(out, "db0:keys={},expires={},avg_ttl=0\r\n", ctx.db.len(), ctx.db.volatile_len());
+            let _ = write!(
+                out,
+                "db0:keys={},expires={},avg_ttl=0\r\n",
+                ctx.db.len(),
+                ctx.db.volatile_len()
+            );
         }
         out.push_str("\r\n");
     }

@@ -152,7 +152,13 @@ impl Keyspace {
 
     /// One step of a `SCAN`: visits entries from `cursor`, calling `f` for each live one, until `count`
     /// entries were visited. Returns the next cursor, `0` when the scan is complete.
-    pub fn scan(&self, cursor: u64, count: usize, now: u64, mut f: impl FnMut(&Bytes, &Entry)) -> u64 {
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        now: u64,
+        mut f: impl FnMut(&Bytes, &Entry),
+    ) -> u64 {
         // Placeholder ordering until the scan-safe dict lands: position in iteration order.
         let start = cursor as usize;
         let mut seen = 0;
@@ -189,13 +195,19 @@ impl Keyspace {
 
     /// One round of active expiry: samples up to `samples` volatile keys and deletes the expired ones.
     /// Returns (sampled, deleted), so the caller can repeat while many sampled keys were expired.
-    pub fn expire_sample(&mut self, samples: usize, now: u64, rng: &mut impl Rng) -> (usize, usize) {
+    pub fn expire_sample(
+        &mut self,
+        samples: usize,
+        now: u64,
+        rng: &mut impl Rng,
+    ) -> (usize, usize) {
         let n = self.volatile.len();
         if n == 0 {
             return (0, 0);
         }
         let start = rng.random_range(0..n);
-        let keys: Vec<Bytes> = self.volatile.keys().cycle().skip(start).take(samples.min(n)).cloned().collect();
+        let keys: Vec<Bytes> =
+            self.volatile.keys().cycle().skip(start).take(samples.min(n)).cloned().collect();
         let mut deleted = 0;
         for k in &keys {
             if self.expire_if_needed(k, now) {

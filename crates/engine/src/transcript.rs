@@ -31,7 +31,9 @@ pub fn parse(text: &str) -> Result<Vec<Step>, String> {
             return Err(format!("line {}: expected '> command', got {t:?}", i + 1));
         };
         if let Some(ms) = cmd.strip_prefix(":advance ") {
-            steps.push(Step::Advance(ms.trim().parse().map_err(|_| format!("line {}: bad :advance", i + 1))?));
+            steps.push(Step::Advance(
+                ms.trim().parse().map_err(|_| format!("line {}: bad :advance", i + 1))?,
+            ));
             continue;
         }
         let mut buf = BytesMut::from(format!("{cmd}\r\n").as_bytes());
@@ -89,7 +91,9 @@ fn render_into(reply: &Reply, indent: usize, out: &mut String) {
         Reply::Bulk(b) | Reply::Verbatim(b) => out.push_str(&quote(b)),
         Reply::Double(d) => out.push_str(&quote(format_double(*d).as_bytes())),
         Reply::Error(e) => out.push_str(&format!("(error) {e}")),
-        Reply::Array(items) | Reply::Set(items) => render_items(items.iter(), items.len(), indent, out),
+        Reply::Array(items) | Reply::Set(items) => {
+            render_items(items.iter(), items.len(), indent, out)
+        }
         Reply::Map(pairs) => {
             let flat: Vec<&Reply> = pairs.iter().flat_map(|(k, v)| [k, v]).collect();
             render_items(flat.into_iter(), pairs.len() * 2, indent, out)
@@ -97,7 +101,12 @@ fn render_into(reply: &Reply, indent: usize, out: &mut String) {
     }
 }
 
-fn render_items<'a>(items: impl Iterator<Item = &'a Reply>, len: usize, indent: usize, out: &mut String) {
+fn render_items<'a>(
+    items: impl Iterator<Item = &'a Reply>,
+    len: usize,
+    indent: usize,
+    out: &mut String,
+) {
     if len == 0 {
         out.push_str("(empty array)");
         return;

@@ -16,11 +16,4 @@ impl Value {
             Value::Str(_) => "string",
         }
     }
-
-    /// An estimate of the heap bytes this value uses (for `MEMORY USAGE` and `INFO memory`).
-    pub fn heap_size(&self) -> usize {
-        match self {
-            Value::Str(b) => b.len(),
-        }
-    }
 }

@@ -28,7 +28,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: 1024 * 1024, max_inline_len: 64 * 1024 }
+        Limits {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_multibulk_len: 1024 * 1024,
+            max_inline_len: 64 * 1024,
+        }
     }
 }
 
@@ -80,7 +84,10 @@ const MAX_REPLY_DEPTH: usize = 512;
 ///
 /// Like Redis, the two bytes after each bulk's data are skipped without being checked, and a NUL byte in an
 /// inline line is an ordinary byte.
-pub fn decode_request(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, DecodeError> {
+pub fn decode_request(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<Vec<Bytes>>, DecodeError> {
     match buf.first() {
         None => Ok(None),
         Some(b'*') => decode_multibulk(buf, limits),
@@ -88,9 +95,13 @@ pub fn decode_request(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<
     }
 }
 
-fn decode_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, DecodeError> {
+fn decode_multibulk(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<Vec<Bytes>>, DecodeError> {
     let data: &[u8] = buf;
-    let Some((cr, body)) = header_line(data, 0, limits.max_inline_len, DecodeError::TooBigMultibulkCount)?
+    let Some((cr, body)) =
+        header_line(data, 0, limits.max_inline_len, DecodeError::TooBigMultibulkCount)?
     else {
         return Ok(None);
     };
@@ -149,8 +160,14 @@ fn header_line(
 }
 
 /// A `$<len>\r\n` header at `pos`: returns where the data starts and its length.
-fn bulk_header(data: &[u8], pos: usize, limits: &Limits) -> Result<Option<(usize, usize)>, DecodeError> {
-    let Some((cr, next)) = header_line(data, pos, limits.max_inline_len, DecodeError::TooBigBulkCount)? else {
+fn bulk_header(
+    data: &[u8],
+    pos: usize,
+    limits: &Limits,
+) -> Result<Option<(usize, usize)>, DecodeError> {
+    let Some((cr, next)) =
+        header_line(data, pos, limits.max_inline_len, DecodeError::TooBigBulkCount)?
+    else {
         return Ok(None);
     };
     if data[pos] != b'$' {
@@ -193,7 +210,11 @@ fn parse_ll(s: &[u8]) -> Option<i64> {
 
 fn decode_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, DecodeError> {
     let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
-        return if buf.len() > limits.max_inline_len { Err(DecodeError::TooBigInline) } else { Ok(None) };
+        return if buf.len() > limits.max_inline_len {
+            Err(DecodeError::TooBigInline)
+        } else {
+            Ok(None)
+        };
     };
     let end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
     let frame = buf.split_to(nl + 1).freeze();
@@ -274,7 +295,9 @@ fn split_args(frame: &Bytes, end: usize) -> Result<Vec<Bytes>, DecodeError> {
                     break;
                 }
                 (Some(b'"'), Some(b'\\')) => match (at(i + 1), at(i + 2), at(i + 3)) {
-                    (Some(b'x'), Some(h), Some(l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => {
+                    (Some(b'x'), Some(h), Some(l))
+                        if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() =>
+                    {
                         tok.push_byte(line, hex(h) << 4 | hex(l));
                         i += 4;
                     }
@@ -332,12 +355,12 @@ pub fn decode_reply(buf: &mut BytesMut) -> Result<Option<Reply>, DecodeError> {
     }
     // Pass 1 validates and measures without building; pass 2 builds from the frozen frame.
     let mut dry = ReplyParser { data: buf, src: None, pos: 0 };
-    if dry.value(0)?.is_none() {
+    if dry.value()?.is_none() {
         return Ok(None);
     }
     let len = dry.pos;
     let frame = buf.split_to(len).freeze();
-    ReplyParser { data: &frame, src: Some(&frame), pos: 0 }.value(0)
+    ReplyParser { data: &frame, src: Some(&frame), pos: 0 }.value()
 }
 
 /// A cursor over reply bytes. Without `src` it is a dry run: it validates and advances but builds
@@ -403,7 +426,11 @@ impl<'a> ReplyParser<'a> {
     }
 
     fn text(&self, line: &[u8]) -> Cow<'static, str> {
-        if self.building() { Cow::Owned(String::from_utf8_lossy(line).into_owned()) } else { Cow::Borrowed("") }
+        if self.building() {
+            Cow::Owned(String::from_utf8_lossy(line).into_owned())
+        } else {
+            Cow::Borrowed("")
+        }
     }
 
     /// An aggregate or blob length: `-1` is `None` (the RESP2 nulls), other negatives are `err`.
@@ -415,20 +442,58 @@ impl<'a> ReplyParser<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Step<Reply> {
-        if depth > MAX_REPLY_DEPTH {
-            return Err(DecodeError::TooDeep);
+    /// The reply at the cursor. Iterative: open aggregates live on an explicit stack, so hostile nesting
+    /// cannot overflow the thread's stack.
+    fn value(&mut self) -> Step<Reply> {
+        let mut open: Vec<Open> = Vec::new();
+        'next: loop {
+            let Some(&kind) = self.data.get(self.pos) else {
+                return Ok(None);
+            };
+            if !b"+-:$*_,#%~=(>|!".contains(&kind) {
+                return Err(DecodeError::InvalidReplyType);
+            }
+            self.pos += 1;
+            let line = ready!(self.line());
+            let mut done = match kind {
+                b'*' | b'>' | b'~' | b'%' | b'|' => match self.aggregate_len(kind, line)? {
+                    None => Reply::NilArray,
+                    // An empty attribute annotates nothing: go on with the reply it precedes.
+                    Some(0) if kind == b'|' => continue 'next,
+                    Some(0) => Open::new(kind, 0, None).finish(),
+                    Some(len) => {
+                        if open.len() >= MAX_REPLY_DEPTH {
+                            return Err(DecodeError::TooDeep);
+                        }
+                        // Each element takes at least 3 bytes: a complete reply bounds the capacity.
+                        let cap = self.building().then(|| len.min(self.data.len() / 3));
+                        open.push(Open::new(kind, len, cap));
+                        continue 'next;
+                    }
+                },
+                b'$' | b'!' | b'=' => ready!(self.blob_reply(kind, line)),
+                _ => self.line_reply(kind, line)?,
+            };
+            // Hand the finished value to the innermost open aggregate, closing every one it completes.
+            while let Some(mut top) = open.pop() {
+                if !top.add(done) {
+                    open.push(top);
+                    continue 'next;
+                }
+                if top.kind == b'|' {
+                    // An attribute annotates the reply that follows it: that one is the value.
+                    continue 'next;
+                }
+                done = top.finish();
+            }
+            return Ok(Some(done));
         }
-        let Some(&kind) = self.data.get(self.pos) else {
-            return Ok(None);
-        };
-        if !matches!(kind, b'+' | b'-' | b':' | b'$' | b'*' | b'_' | b',' | b'#' | b'%' | b'~' | b'=' | b'(' | b'>' | b'|' | b'!')
-        {
-            return Err(DecodeError::InvalidReplyType);
-        }
-        self.pos += 1;
-        let line = ready!(self.line());
-        let reply = match kind {
+    }
+
+    /// `+ - : ( _ , #`: replies that are all in their first line.
+    #[inline(never)]
+    fn line_reply(&self, kind: u8, line: &[u8]) -> Result<Reply, DecodeError> {
+        Ok(match kind {
             b'+' => Reply::Simple(self.text(line)),
             b'-' => Reply::Error(self.text(line)),
             b':' => {
@@ -445,76 +510,104 @@ impl<'a> ReplyParser<'a> {
             }
             b'_' if line.is_empty() => Reply::Nil,
             b'_' => return Err(DecodeError::InvalidReply("invalid null")),
-            b',' => Reply::Double(parse_double(line).ok_or(DecodeError::InvalidReply("invalid double"))?),
+            b',' => Reply::Double(
+                parse_double(line).ok_or(DecodeError::InvalidReply("invalid double"))?,
+            ),
             b'#' => match line {
                 b"t" => Reply::Bool(true),
                 b"f" => Reply::Bool(false),
                 _ => return Err(DecodeError::InvalidReply("invalid boolean")),
             },
-            b'$' => match Self::length(line, DecodeError::InvalidBulkLength)? {
-                None => Reply::Nil,
-                Some(len) => {
-                    let (start, end) = ready!(self.blob(len));
-                    Reply::Bulk(self.bytes(start, end))
-                }
-            },
-            b'!' => {
-                let Some(len) = Self::length(line, DecodeError::InvalidBulkLength)? else {
-                    return Err(DecodeError::InvalidBulkLength);
-                };
-                let (start, end) = ready!(self.blob(len));
-                Reply::Error(self.text(&self.data[start..end]))
-            }
-            b'=' => {
-                let Some(len) = Self::length(line, DecodeError::InvalidBulkLength)? else {
-                    return Err(DecodeError::InvalidBulkLength);
-                };
-                let (start, end) = ready!(self.blob(len));
+            _ => return Err(DecodeError::InvalidReplyType),
+        })
+    }
+
+    /// `$ ! =`: a length line, then that many bytes and CRLF.
+    #[inline(never)]
+    fn blob_reply(&mut self, kind: u8, line: &[u8]) -> Step<Reply> {
+        let Some(len) = Self::length(line, DecodeError::InvalidBulkLength)? else {
+            return if kind == b'$' {
+                Ok(Some(Reply::Nil))
+            } else {
+                Err(DecodeError::InvalidBulkLength)
+            };
+        };
+        let (start, end) = ready!(self.blob(len));
+        Ok(Some(match kind {
+            b'$' => Reply::Bulk(self.bytes(start, end)),
+            b'!' => Reply::Error(self.text(&self.data[start..end])),
+            _ => {
                 if len < 4 || self.data[start + 3] != b':' {
                     return Err(DecodeError::InvalidReply("invalid verbatim string"));
                 }
                 Reply::Verbatim(self.bytes(start + 4, end))
             }
-            _ => {
-                // Aggregates: * > ~ % |
-                let bad = DecodeError::InvalidReply("invalid aggregate length");
-                let len = match Self::length(line, if kind == b'*' { DecodeError::InvalidMultibulkLength } else { bad })? {
-                    Some(len) => len,
-                    None if kind == b'*' => return Ok(Some(Reply::NilArray)),
-                    None => return Err(DecodeError::InvalidReply("invalid aggregate length")),
-                };
-                // Each element takes at least 3 bytes, so a complete aggregate bounds `len` by the input.
-                let cap = if self.building() { len.min(self.data.len() / 3) } else { 0 };
-                match kind {
-                    b'%' | b'|' => {
-                        let mut pairs = Vec::with_capacity(cap);
-                        for _ in 0..len {
-                            let k = ready!(self.value(depth + 1));
-                            let v = ready!(self.value(depth + 1));
-                            if self.building() && kind == b'%' {
-                                pairs.push((k, v));
-                            }
-                        }
-                        if kind == b'|' {
-                            // An attribute annotates the reply that follows it: return that one.
-                            return self.value(depth + 1);
-                        }
-                        Reply::Map(pairs)
-                    }
-                    _ => {
-                        let mut items = Vec::with_capacity(cap);
-                        for _ in 0..len {
-                            let item = ready!(self.value(depth + 1));
-                            if self.building() {
-                                items.push(item);
-                            }
-                        }
-                        if kind == b'~' { Reply::Set(items) } else { Reply::Array(items) }
-                    }
-                }
-            }
+        }))
+    }
+
+    /// The count of an aggregate header: `None` for the RESP2 null array `*-1`.
+    fn aggregate_len(&self, kind: u8, line: &[u8]) -> Result<Option<usize>, DecodeError> {
+        let bad = if kind == b'*' {
+            DecodeError::InvalidMultibulkLength
+        } else {
+            DecodeError::InvalidReply("invalid aggregate length")
         };
-        Ok(Some(reply))
+        match Self::length(line, bad.clone())? {
+            Some(len) => Ok(Some(len)),
+            None if kind == b'*' => Ok(None),
+            None => Err(bad),
+        }
+    }
+}
+
+/// An aggregate being decoded: how many elements it still needs and, when building, what it has.
+struct Open {
+    kind: u8,
+    remaining: usize,
+    build: bool,
+    items: Vec<Reply>,
+    pairs: Vec<(Reply, Reply)>,
+    key: Option<Reply>,
+}
+
+impl Open {
+    /// `len` elements (pairs for `%` and `|`); `cap` is `Some` when building.
+    fn new(kind: u8, len: usize, cap: Option<usize>) -> Self {
+        let pairs = kind == b'%' || kind == b'|';
+        let build = cap.is_some() && kind != b'|';
+        let cap = cap.unwrap_or(0);
+        Open {
+            kind,
+            remaining: if pairs { len.saturating_mul(2) } else { len },
+            build,
+            items: Vec::with_capacity(if pairs { 0 } else { cap }),
+            pairs: Vec::with_capacity(if kind == b'%' { cap } else { 0 }),
+            key: None,
+        }
+    }
+
+    /// Adds an element; returns whether the aggregate is complete.
+    fn add(&mut self, item: Reply) -> bool {
+        if self.build {
+            if self.kind == b'%' {
+                match self.key.take() {
+                    None => self.key = Some(item),
+                    Some(key) => self.pairs.push((key, item)),
+                }
+            } else {
+                self.items.push(item);
+            }
+        }
+        self.remaining -= 1;
+        self.remaining == 0
+    }
+
+    fn finish(self) -> Reply {
+        match self.kind {
+            b'%' => Reply::Map(self.pairs),
+            b'~' => Reply::Set(self.items),
+            _ => Reply::Array(self.items),
+        }
     }
 }
 
@@ -525,7 +618,12 @@ fn parse_double(line: &[u8]) -> Option<f64> {
         "inf" | "+inf" => Some(f64::INFINITY),
         "-inf" => Some(f64::NEG_INFINITY),
         "nan" | "-nan" => Some(f64::NAN),
-        _ if s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) => s.parse().ok(),
+        _ if s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')) =>
+        {
+            s.parse().ok()
+        }
         _ => None,
     }
 }

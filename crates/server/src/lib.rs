@@ -1,1 +1,158 @@
-//! placeholder
+//! The `larder` server: configuration, the REST (Upstash) and RESP front ends, background work and
+//! shutdown, around the embedded engine behind the [`backend::Backend`] seam.
+//!
+//! **Architecture Invariant:** this is the only crate that knows HTTP and JSON. Front ends turn requests into
+//! `argv` and hand them to the backend; they never implement commands themselves.
+
+pub mod backend;
+pub mod config;
+pub mod resp;
+pub mod rest;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::http::HeaderValue;
+use larder_engine::{Auth, ClientState, ConnectionCounters, Engine, ServerInfo, SystemClock};
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use backend::Backend;
+pub use config::{Args, Config};
+
+/// What every request handler shares.
+pub struct App {
+    pub backend: Backend,
+    pub config: Config,
+    pub auth: Auth,
+    pub connections: Arc<ConnectionCounters>,
+    next_client_id: AtomicU64,
+    responses: AtomicU64,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// A new client session; `authenticated` for REST requests whose token was already checked.
+    pub fn new_client(&self, addr: String, authenticated: bool) -> ClientState {
+        ClientState::new(self.next_client_id.fetch_add(1, Ordering::Relaxed), addr, authenticated)
+    }
+
+    /// A fresh `upstash-sync-token`: the engine's change counter and a per-response sequence, so it differs
+    /// after every write and between any two responses.
+    pub fn sync_token(&self, dirty: Option<u64>) -> HeaderValue {
+        let n = self.responses.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{:x}-{:x}", dirty.unwrap_or(0), n))
+            .expect("hex digits are a valid header value")
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub resp_addr: Option<SocketAddr>,
+    pub app: Arc<App>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Running {
+    /// Starts a graceful shutdown: stop accepting, finish in-flight requests.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Waits until every task has finished (after [`Running::shutdown`]).
+    pub async fn wait(self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+/// Binds the listeners and starts serving. Returns once both ports accept connections.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let connections = Arc::new(ConnectionCounters::default());
+    let auth = Auth {
+        token: config.token.as_bytes().to_vec(),
+        readonly_token: Some(config.read_only_token.as_bytes().to_vec()),
+    };
+    let http = TcpListener::bind(config.http)
+        .await
+        .with_context(|| format!("bind HTTP address {}", config.http))?;
+    let http_addr = http.local_addr()?;
+    let resp = match config.resp {
+        Some(a) => {
+            Some(TcpListener::bind(a).await.with_context(|| format!("bind RESP address {a}"))?)
+        }
+        None => None,
+    };
+    let resp_addr = resp.as_ref().map(|l| l.local_addr()).transpose()?;
+    let info = ServerInfo {
+        larder_version: env!("CARGO_PKG_VERSION").into(),
+        resp_port: resp_addr.map_or(0, |a| a.port()),
+        auth: Some(auth.clone()),
+        maxmemory_policy: "noeviction".into(),
+        appendfsync: "everysec".into(),
+        connections: connections.clone(),
+        ..ServerInfo::default()
+    };
+    let engine = Engine::new(Arc::new(SystemClock), info);
+    let app = Arc::new(App {
+        backend: Backend::Embedded(Arc::new(Mutex::new(engine))),
+        config,
+        auth,
+        connections,
+        next_client_id: AtomicU64::new(1),
+        responses: AtomicU64::new(1),
+    });
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+
+    let router = rest::router(app.clone());
+    let token = shutdown.clone();
+    tracker.spawn(async move {
+        if let Err(e) =
+            axum::serve(http, router).with_graceful_shutdown(token.cancelled_owned()).await
+        {
+            tracing::error!("HTTP server stopped: {e}");
+        }
+    });
+    if let Some(listener) = resp {
+        tracker.spawn(resp::serve(app.clone(), listener, shutdown.clone(), tracker.clone()));
+    }
+    let (bg, token) = (app.clone(), shutdown.clone());
+    tracker.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => bg.backend.tick(),
+                () = token.cancelled() => return,
+            }
+        }
+    });
+    Ok(Running { http_addr, resp_addr, app, shutdown, tracker })
+}
+
+/// The block of environment lines printed on start, for a user to paste into `.env.local`.
+pub fn env_block(running: &Running) -> String {
+    let c = &running.app.config;
+    let mut s = String::new();
+    s.push_str("# larder is ready. Paste these lines into your app's .env.local:\n");
+    s.push_str(&format!("UPSTASH_REDIS_REST_URL=http://{}\n", running.http_addr));
+    s.push_str(&format!("UPSTASH_REDIS_REST_TOKEN={}\n", c.token));
+    s.push_str(&format!("# read-only token (reads only; writes are refused):\n# UPSTASH_REDIS_REST_READONLY_TOKEN={}\n", c.read_only_token));
+    if let Some(a) = running.resp_addr {
+        s.push_str(&format!("REDIS_URL=redis://default:{}@{}\n", c.token, a));
+    }
+    s
+}

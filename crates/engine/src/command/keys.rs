@@ -75,7 +75,9 @@ pub(super) fn keys(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     let out = ctx
         .db
         .iter()
-        .filter(|(k, e)| e.expire_at.is_none_or(|t| t > now) && (all || glob_match(pattern, k, false)))
+        .filter(|(k, e)| {
+            e.expire_at.is_none_or(|t| t > now) && (all || glob_match(pattern, k, false))
+        })
         .map(|(k, _)| Reply::Bulk(k.clone()))
         .collect();
     Ok(Reply::Array(out))
@@ -163,7 +165,12 @@ pub(super) fn type_(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
 
 // ---- helpers ----
 
-fn expire_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, unit: ExpireUnit, cmd: &'static str) -> Result<Reply, CommandError> {
+fn expire_generic(
+    ctx: &mut Ctx<'_>,
+    mut args: Args<'_>,
+    unit: ExpireUnit,
+    cmd: &'static str,
+) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let n = args.next_i64()?;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
@@ -177,14 +184,21 @@ fn expire_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, unit: ExpireUnit, cmd: 
         } else if w.is("LT") {
             lt = true;
         } else {
-            return Err(CommandError::custom(format!("ERR Unsupported option {}", String::from_utf8_lossy(w.0))));
+            return Err(CommandError::custom(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(w.0)
+            )));
         }
     }
     if nx && (xx || gt || lt) {
-        return Err(CommandError::custom("ERR NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(CommandError::custom(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if gt && lt {
-        return Err(CommandError::custom("ERR GT and LT options at the same time are not compatible"));
+        return Err(CommandError::custom(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
     }
     let at = unit.absolute_ms(n, ctx.now, cmd)?;
     let now = ctx.now;
@@ -208,7 +222,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, unit: ExpireUnit, cmd: 
     Ok(Reply::Int(1))
 }
 
-fn ttl_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, f: impl Fn(u64, u64) -> i64) -> Result<Reply, CommandError> {
+fn ttl_generic(
+    ctx: &mut Ctx<'_>,
+    mut args: Args<'_>,
+    f: impl Fn(u64, u64) -> i64,
+) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let now = ctx.now;
     Ok(Reply::Int(match ctx.db.get(key, now) {
@@ -241,7 +259,10 @@ fn rename_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, nx: bool) -> Result<Rep
 
 /// Parses a SCAN cursor: an unsigned 64-bit decimal.
 pub(crate) fn parse_cursor(b: &[u8]) -> Result<u64, CommandError> {
-    std::str::from_utf8(b).ok().and_then(|s| s.parse::<u64>().ok()).ok_or(CommandError::InvalidCursor)
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or(CommandError::InvalidCursor)
 }
 
 /// The options shared by the SCAN family.
@@ -253,7 +274,10 @@ pub(crate) struct ScanOptions<'a> {
 }
 
 impl<'a> ScanOptions<'a> {
-    pub(crate) fn parse(args: &mut Args<'a>, keyspace: bool) -> Result<ScanOptions<'a>, CommandError> {
+    pub(crate) fn parse(
+        args: &mut Args<'a>,
+        keyspace: bool,
+    ) -> Result<ScanOptions<'a>, CommandError> {
         let mut o = ScanOptions { pattern: None, count: 10, type_filter: None, with_type: false };
         while let Some(w) = args.next_word() {
             if w.is("MATCH") {

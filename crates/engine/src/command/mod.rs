@@ -117,7 +117,11 @@ impl KeySpec {
         if self.first <= 0 || argv.len() <= self.first as usize {
             return Vec::new();
         }
-        let last = if self.last < 0 { argv.len() as i32 + self.last } else { self.last.min(argv.len() as i32 - 1) };
+        let last = if self.last < 0 {
+            argv.len() as i32 + self.last
+        } else {
+            self.last.min(argv.len() as i32 - 1)
+        };
         (self.first..=last).step_by(self.step.max(1) as usize).map(|i| &argv[i as usize]).collect()
     }
 }

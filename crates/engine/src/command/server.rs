@@ -54,7 +54,10 @@ pub(super) fn client(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
             check_client_name(value, "lib-ver")?;
             ctx.client.lib_ver = Some(value.clone());
         } else {
-            return Err(CommandError::custom(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attr))));
+            return Err(CommandError::custom(format!(
+                "ERR Unrecognized option '{}'",
+                String::from_utf8_lossy(attr)
+            )));
         }
         Ok(Reply::OK)
     } else if is("INFO") {
@@ -101,11 +104,16 @@ pub(super) fn command(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
         if names.is_empty() {
             return Ok(Reply::Array(COMMANDS.iter().map(command_info).collect()));
         }
-        Ok(Reply::Array(names.iter().map(|n| lookup(n).map_or(Reply::NilArray, command_info)).collect()))
+        Ok(Reply::Array(
+            names.iter().map(|n| lookup(n).map_or(Reply::NilArray, command_info)).collect(),
+        ))
     } else if sub.is("DOCS") {
         let names = args.rest();
-        let specs: Vec<&CommandSpec> =
-            if names.is_empty() { COMMANDS.iter().collect() } else { names.iter().filter_map(|n| lookup(n)).collect() };
+        let specs: Vec<&CommandSpec> = if names.is_empty() {
+            COMMANDS.iter().collect()
+        } else {
+            names.iter().filter_map(|n| lookup(n)).collect()
+        };
         Ok(Reply::Map(specs.into_iter().map(|c| (Reply::bulk(c.lower), command_docs(c))).collect()))
     } else if sub.is("LIST") {
         Ok(Reply::Array(COMMANDS.iter().map(|c| Reply::bulk(c.lower)).collect()))
@@ -114,9 +122,12 @@ pub(super) fn command(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
         if argv.is_empty() {
             return Err(CommandError::WrongArity("command|getkeys".into()));
         }
-        let spec = lookup(&argv[0]).ok_or_else(|| CommandError::custom("ERR Invalid command specified"))?;
+        let spec = lookup(&argv[0])
+            .ok_or_else(|| CommandError::custom("ERR Invalid command specified"))?;
         if !spec.arity_ok(argv.len()) {
-            return Err(CommandError::custom("ERR Invalid number of arguments specified for command"));
+            return Err(CommandError::custom(
+                "ERR Invalid number of arguments specified for command",
+            ));
         }
         let keys = spec.keys.keys(argv);
         if keys.is_empty() {
@@ -124,7 +135,14 @@ pub(super) fn command(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
         }
         Ok(Reply::Array(keys.into_iter().map(|k| Reply::Bulk(k.clone())).collect()))
     } else if sub.is("HELP") {
-        Ok(help(&["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "COUNT", "DOCS", "GETKEYS", "INFO", "LIST"]))
+        Ok(help(&[
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "COUNT",
+            "DOCS",
+            "GETKEYS",
+            "INFO",
+            "LIST",
+        ]))
     } else {
         let _ = ctx;
         Err(unknown_subcommand("COMMAND", sub.0))
@@ -184,7 +202,9 @@ pub(super) fn flushall(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, C
 pub(super) fn hello(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let mut proto = ctx.client.protocol;
     if !args.is_empty() {
-        let v = args.next_i64().map_err(|_| CommandError::custom("ERR Protocol version is not an integer or out of range"))?;
+        let v = args.next_i64().map_err(|_| {
+            CommandError::custom("ERR Protocol version is not an integer or out of range")
+        })?;
         proto = match v {
             2 => Protocol::Resp2,
             3 => Protocol::Resp3,
@@ -202,11 +222,16 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
             check_client_name(n, "Client names")?;
             name = Some(n.clone());
         } else {
-            return Err(CommandError::custom(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(w.0))));
+            return Err(CommandError::custom(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(w.0)
+            )));
         }
     }
     if !ctx.client.authenticated {
-        return Err(CommandError::custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CommandError::custom(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
     }
     if name.is_some() {
         ctx.client.name = name;
@@ -225,7 +250,8 @@ pub(super) fn hello(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
 }
 
 pub(super) fn info(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
-    let sections: Vec<String> = args.rest().iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
+    let sections: Vec<String> =
+        args.rest().iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
     Ok(Reply::Verbatim(Bytes::from(crate::info::render(ctx, &sections))))
 }
 
@@ -253,7 +279,10 @@ pub(super) fn select(_ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
 pub(super) fn time(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
     args.finish()?;
     let us = ctx.now_us;
-    Ok(Reply::Array(vec![Reply::Bulk(Bytes::from((us / 1_000_000).to_string())), Reply::Bulk(Bytes::from((us % 1_000_000).to_string()))]))
+    Ok(Reply::Array(vec![
+        Reply::Bulk(Bytes::from((us / 1_000_000).to_string())),
+        Reply::Bulk(Bytes::from((us % 1_000_000).to_string())),
+    ]))
 }
 
 // ---- helpers ----
@@ -277,7 +306,9 @@ fn authenticate(ctx: &mut Ctx<'_>, user: Option<&Bytes>, pass: &[u8]) -> Result<
 
 fn check_client_name(name: &[u8], what: &str) -> Result<(), CommandError> {
     if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
-        return Err(CommandError::custom(format!("ERR {what} cannot contain spaces, newlines or special characters.")));
+        return Err(CommandError::custom(format!(
+            "ERR {what} cannot contain spaces, newlines or special characters."
+        )));
     }
     Ok(())
 }
@@ -292,7 +323,9 @@ fn help(lines: &[&str]) -> Reply {
 
 fn client_info_line(ctx: &Ctx<'_>) -> String {
     let c = &*ctx.client;
-    let lossy = |b: &Option<Bytes>| b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    let lossy = |b: &Option<Bytes>| {
+        b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default()
+    };
     format!(
         "id={} addr={} laddr= fd=0 name={} age={} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user={} redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,

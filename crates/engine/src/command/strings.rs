@@ -45,7 +45,8 @@ pub(super) fn decr(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
 pub(super) fn decrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let by = args.next_i64()?;
-    let by = by.checked_neg().ok_or_else(|| CommandError::custom("ERR decrement would overflow"))?;
+    let by =
+        by.checked_neg().ok_or_else(|| CommandError::custom("ERR decrement would overflow"))?;
     incr_by(ctx, key, by)
 }
 
@@ -155,7 +156,12 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply
         }
     }
     ctx.mark_dirty(1);
-    ctx.propagate(vec![Bytes::from_static(b"SET"), key.clone(), text.clone(), Bytes::from_static(b"KEEPTTL")]);
+    ctx.propagate(vec![
+        Bytes::from_static(b"SET"),
+        key.clone(),
+        text.clone(),
+        Bytes::from_static(b"KEEPTTL"),
+    ]);
     Ok(Reply::Bulk(text))
 }
 
@@ -311,7 +317,12 @@ fn format_incr_float(v: f64) -> String {
     if s == "-0" { "0".into() } else { s }
 }
 
-fn set_with_ttl(ctx: &mut Ctx<'_>, mut args: Args<'_>, unit: ExpireUnit, cmd: &'static str) -> Result<Reply, CommandError> {
+fn set_with_ttl(
+    ctx: &mut Ctx<'_>,
+    mut args: Args<'_>,
+    unit: ExpireUnit,
+    cmd: &'static str,
+) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let n = args.next_i64()?;
     let value = args.next_bytes()?;
@@ -365,7 +376,12 @@ impl ExpireUnit {
 
     /// The absolute Unix time in ms that `n` in this unit means at `now`, or Redis's invalid-expire error
     /// on overflow. May be in the past (even negative).
-    pub(crate) fn absolute_ms(self, n: i64, now: u64, cmd: &'static str) -> Result<i64, CommandError> {
+    pub(crate) fn absolute_ms(
+        self,
+        n: i64,
+        now: u64,
+        cmd: &'static str,
+    ) -> Result<i64, CommandError> {
         let invalid = || CommandError::InvalidExpire(cmd);
         let ms = match self {
             ExpireUnit::Ex | ExpireUnit::ExAt => n.checked_mul(1000).ok_or_else(invalid)?,

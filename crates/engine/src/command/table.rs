@@ -96,7 +96,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("TIME",        "time",        1,  F.or(ND),                  NK,                          "fast",       server::time),
 ];
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,7 +113,11 @@ mod tests {
             assert!(c.arity != 0, "{}", c.name);
             assert!(!(c.flags.has(Flags::WRITE) && c.flags.has(Flags::READONLY)), "{}", c.name);
             if c.keys.first > 0 {
-                assert!(c.arity.unsigned_abs() as i32 > c.keys.first, "{}: key beyond arity", c.name);
+                assert!(
+                    c.arity.unsigned_abs() as i32 > c.keys.first,
+                    "{}: key beyond arity",
+                    c.name
+                );
             }
         }
     }

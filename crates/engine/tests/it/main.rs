@@ -20,7 +20,10 @@ fn run(text: &str) -> (String, Vec<String>) {
             Step::Command { line, argv, expected } => {
                 let got = render(&engine.execute(&mut client, argv));
                 if &got != expected {
-                    failures.push(format!("line {line}: {:?}\n  expected: {expected}\n  got:      {got}", argv));
+                    failures.push(format!(
+                        "line {line}: {:?}\n  expected: {expected}\n  got:      {got}",
+                        argv
+                    ));
                 }
                 actuals.push((*line, got));
             }
@@ -61,7 +64,11 @@ fn transcripts() {
         if update {
             std::fs::write(&f, rewritten).unwrap();
         } else {
-            all.extend(failures.into_iter().map(|m| format!("{}: {m}", f.file_name().unwrap().to_string_lossy())));
+            all.extend(
+                failures
+                    .into_iter()
+                    .map(|m| format!("{}: {m}", f.file_name().unwrap().to_string_lossy())),
+            );
         }
     }
     assert!(all.is_empty(), "{} transcript mismatches:\n{}", all.len(), all.join("\n"));

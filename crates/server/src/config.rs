@@ -1,0 +1,214 @@
+//! Configuration: flags, their `LARDER_*` environment twins and an optional TOML file with the same keys
+//! (flags and environment win over the file). Tokens not given are generated once and kept in the data
+//! directory, so restarts keep working clients working.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use rand::RngCore as _;
+use serde::Deserialize;
+
+/// larder: a self-hosted, Upstash-compatible Redis over HTTP and RESP, in one binary.
+///
+/// Start it, paste the printed environment block into your app's `.env`, and the official
+/// `@upstash/redis` / `upstash-redis` clients, `redis-cli` and every Redis client work against it.
+/// Every flag also reads an environment variable (`LARDER_` + the flag in upper snake case) and a key of
+/// the same name in the `--config` TOML file; flags win over the environment, which wins over the file.
+#[derive(Debug, Clone, Parser, Default)]
+#[command(name = "larder", version, about, long_about, max_term_width = 100)]
+pub struct Args {
+    /// Address of the HTTP server: Upstash's Redis REST API at `/`, `/pipeline`, `/multi-exec`, path-style
+    /// commands, and `/healthz`. [default: 127.0.0.1:8079]
+    #[arg(long, env = "LARDER_HTTP", value_name = "ADDR")]
+    pub http: Option<String>,
+
+    /// Address of the RESP (Redis protocol) server for redis-cli and Redis clients, or `off`.
+    /// [default: 127.0.0.1:6379]
+    #[arg(long, env = "LARDER_RESP", value_name = "ADDR|off")]
+    pub resp: Option<String>,
+
+    /// The full-access token: REST `Authorization: Bearer <token>` (or `?_token=`) and RESP `AUTH <token>`.
+    /// Generated and kept in the data directory when not given. Required for non-loopback addresses.
+    #[arg(long, env = "LARDER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// A read-only token: reads pass, writes and dangerous commands are refused with NOPERM.
+    /// Generated and kept in the data directory when not given.
+    #[arg(long, env = "LARDER_READ_ONLY_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub read_only_token: Option<String>,
+
+    /// Directory for larder's files (generated tokens; later the append-only file). [default: ./larder-data]
+    #[arg(long, env = "LARDER_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Largest accepted HTTP request body in bytes; larger requests get 413. [default: 10485760]
+    #[arg(long, env = "LARDER_MAX_REQUEST_SIZE", value_name = "BYTES")]
+    pub max_request_size: Option<usize>,
+
+    /// A TOML file with any of the keys above (`http`, `resp`, `token`, `read_only_token`, `data_dir`,
+    /// `max_request_size`, `log`).
+    #[arg(long, env = "LARDER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log filter, e.g. `info`, `debug`, `larder_server=debug`. [default: info]
+    #[arg(long, env = "LARDER_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+
+    /// Do not print the `.env` block on start.
+    #[arg(long, env = "LARDER_QUIET")]
+    pub quiet: bool,
+}
+
+/// The keys a `--config` file may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    http: Option<String>,
+    resp: Option<String>,
+    token: Option<String>,
+    read_only_token: Option<String>,
+    data_dir: Option<PathBuf>,
+    max_request_size: Option<usize>,
+    log: Option<String>,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: SocketAddr,
+    pub resp: Option<SocketAddr>,
+    pub token: String,
+    pub read_only_token: String,
+    pub data_dir: PathBuf,
+    pub max_request_size: usize,
+    pub log: String,
+    pub quiet: bool,
+    /// Whether the tokens were generated (and kept in the data dir) rather than given.
+    pub generated_tokens: bool,
+}
+
+impl Config {
+    /// Resolves flags, environment and file into a configuration, generating tokens when needed.
+    pub fn resolve(args: Args) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("read config file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("parse config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let http = args.http.or(file.http).unwrap_or_else(|| "127.0.0.1:8079".into());
+        let http: SocketAddr =
+            http.parse().with_context(|| format!("parse --http address {http:?}"))?;
+        let resp = args.resp.or(file.resp).unwrap_or_else(|| "127.0.0.1:6379".into());
+        let resp = if resp.eq_ignore_ascii_case("off") {
+            None
+        } else {
+            Some(
+                resp.parse::<SocketAddr>()
+                    .with_context(|| format!("parse --resp address {resp:?}"))?,
+            )
+        };
+        let data_dir =
+            args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("larder-data"));
+        let token = args.token.or(file.token);
+        let read_only_token = args.read_only_token.or(file.read_only_token);
+        let explicit = token.is_some();
+        let public: Vec<SocketAddr> =
+            std::iter::once(http).chain(resp).filter(|a| !a.ip().is_loopback()).collect();
+        if !explicit && !public.is_empty() {
+            bail!(
+                "refusing to listen on {} without an explicit token: pass --token (or LARDER_TOKEN) when binding a non-loopback address",
+                public.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" and ")
+            );
+        }
+        for (name, t) in [("--token", &token), ("--read-only-token", &read_only_token)] {
+            if let Some(t) = t {
+                if t.len() < 8 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    bail!(
+                        "{name} must be at least 8 characters with no spaces or control characters"
+                    );
+                }
+            }
+        }
+        if token.is_some() && token == read_only_token {
+            bail!("--read-only-token must differ from --token");
+        }
+        let (token, read_only_token, generated) = match (token, read_only_token) {
+            (Some(t), Some(r)) => (t, r, false),
+            (t, r) => {
+                let stored = StoredTokens::load_or_create(&data_dir)?;
+                let generated = t.is_none();
+                (t.unwrap_or(stored.token), r.unwrap_or(stored.read_only_token), generated)
+            }
+        };
+        Ok(Config {
+            http,
+            resp,
+            token,
+            read_only_token,
+            data_dir,
+            max_request_size: args
+                .max_request_size
+                .or(file.max_request_size)
+                .unwrap_or(10 * 1024 * 1024),
+            log: args.log.or(file.log).unwrap_or_else(|| "info".into()),
+            quiet: args.quiet,
+            generated_tokens: generated,
+        })
+    }
+}
+
+/// Tokens generated on first start, kept in `<data dir>/tokens.toml` (mode 0600).
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct StoredTokens {
+    token: String,
+    read_only_token: String,
+}
+
+impl StoredTokens {
+    fn load_or_create(dir: &Path) -> anyhow::Result<StoredTokens> {
+        let path = dir.join("tokens.toml");
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("read {}", path.display()))?;
+            return toml::from_str(&text).with_context(|| format!("parse {}", path.display()));
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("create data directory {}", dir.display()))?;
+        let tokens = StoredTokens { token: generate_token(), read_only_token: generate_token() };
+        let text = format!(
+            "# Tokens generated by larder on first start. Delete this file to generate new ones.\ntoken = {:?}\nread_only_token = {:?}\n",
+            tokens.token, tokens.read_only_token
+        );
+        write_private(&path, text.as_bytes())
+            .with_context(|| format!("write {}", path.display()))?;
+        Ok(tokens)
+    }
+}
+
+/// A random token: 32 bytes from the OS, base64url without padding.
+pub fn generate_token() -> String {
+    use base64::Engine as _;
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
