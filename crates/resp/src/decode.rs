@@ -46,8 +46,9 @@ pub enum DecodeError {
     /// malformed length or a bulk string not followed by CRLF.
     #[error("ERR Protocol error: invalid bulk length")]
     InvalidBulkLength,
-    /// A multibulk element that does not start with `$` (the byte shown as Latin-1, like Redis's `%c`).
-    #[error("ERR Protocol error: expected '$', got '{}'", char::from(*.0))]
+    /// A multibulk element that does not start with `$`. The byte is shown as a Latin-1 char (Redis's `%c`),
+    /// CR and LF as a space (Redis's error sanitizing), so the text never breaks framing.
+    #[error("ERR Protocol error: expected '$', got '{}'", shown_byte(*.0))]
     ExpectedBulk(u8),
     /// An inline request longer than [`Limits::max_inline_len`] without a newline.
     #[error("ERR Protocol error: too big inline request")]
@@ -70,6 +71,11 @@ pub enum DecodeError {
     /// [`decode_reply`]: aggregates nested more than 512 deep.
     #[error("ERR Protocol error: reply nesting too deep")]
     TooDeep,
+}
+
+/// A byte as a char for an error line: CR and LF become spaces.
+fn shown_byte(b: u8) -> char {
+    if b == b'\r' || b == b'\n' { ' ' } else { char::from(b) }
 }
 
 /// The deepest aggregate nesting [`decode_reply`] accepts.

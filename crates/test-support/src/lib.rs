@@ -1,1 +1,87 @@
-//! placeholder
+//! `TestServer`: the real larder server, started in-process on `127.0.0.1:0` with a temporary data
+//! directory and known tokens, for integration tests of the server and the SDKs.
+//!
+//! It calls the same `larder_server::start` that the binary calls. Dropping it shuts the server down.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use larder_server::{Config, Running, start};
+
+/// The full-access token every `TestServer` uses.
+pub const TOKEN: &str = "test-token-full-access";
+/// The read-only token every `TestServer` uses.
+pub const READ_ONLY_TOKEN: &str = "test-token-read-only";
+
+/// A running larder with a temporary data directory.
+#[derive(Debug)]
+pub struct TestServer {
+    running: Option<Running>,
+    dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server with the default test configuration.
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `tweak` adjusted the configuration.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("create a temporary data directory");
+        let mut config = Config {
+            http: "127.0.0.1:0".parse().expect("valid address"),
+            resp: Some("127.0.0.1:0".parse().expect("valid address")),
+            token: TOKEN.into(),
+            read_only_token: READ_ONLY_TOKEN.into(),
+            data_dir: dir.path().to_path_buf(),
+            max_request_size: 10 * 1024 * 1024,
+            log: "warn".into(),
+            quiet: true,
+            generated_tokens: false,
+        };
+        tweak(&mut config);
+        let running = start(config).await.expect("start the test server");
+        TestServer { running: Some(running), dir }
+    }
+
+    fn running(&self) -> &Running {
+        self.running.as_ref().expect("the server is running")
+    }
+
+    /// `http://127.0.0.1:PORT`, the REST base URL.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.running().http_addr)
+    }
+
+    /// The RESP address.
+    pub fn resp_addr(&self) -> SocketAddr {
+        self.running().resp_addr.expect("RESP is enabled")
+    }
+
+    /// `redis://default:TOKEN@127.0.0.1:PORT`, for Redis clients.
+    pub fn redis_url(&self) -> String {
+        format!("redis://default:{TOKEN}@{}", self.resp_addr())
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// Shuts the server down and waits for every task to finish.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown();
+            r.wait().await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(r) = &self.running {
+            r.shutdown();
+        }
+    }
+}

@@ -64,6 +64,13 @@ def test_expire_pexpire(redis, k):
     assert redis.pexpire(k("missing"), 100) is False
 
 
+def test_ttl_rounds_to_nearest_second(redis, k):
+    redis.set(k("a"), "v", px=1700)
+    assert redis.ttl(k("a")) == 2
+    redis.set(k("b"), "v", px=1200)
+    assert redis.ttl(k("b")) == 1
+
+
 def test_expire_nonpositive_deletes(redis, k):
     redis.set(k("a"), "v")
     assert redis.expire(k("a"), 0) is True
@@ -135,10 +142,12 @@ def test_expireat_and_expiretime(redis, k):
     assert redis.expireat(k("a"), at) is True
     assert redis.execute(["EXPIRETIME", k("a")]) == at
     assert redis.execute(["PEXPIRETIME", k("a")]) == at * 1000
-    pat = now_ms() + 2_000_500
+    # 700 ms past a whole second: Redis rounds to the nearest second ((ms + 500) / 1000)
+    sec = now() + 2000
+    pat = sec * 1000 + 700
     assert redis.pexpireat(k("b"), pat) is True
     assert redis.execute(["PEXPIRETIME", k("b")]) == pat
-    assert redis.execute(["EXPIRETIME", k("b")]) == pat // 1000
+    assert redis.execute(["EXPIRETIME", k("b")]) == sec + 1
     assert redis.expireat(k("missing"), at) is False
 
 

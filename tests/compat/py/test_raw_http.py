@@ -265,8 +265,14 @@ def test_bad_query_token_is_401(http, k):
 @pytest.mark.parametrize("path", ["/", "/pipeline", "/multi-exec"])
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Bearer "}, {"Authorization": TOKEN}],
-    ids=["none", "wrong", "empty", "no-scheme"],
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": "Bearer"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+    ],
+    ids=["none", "wrong", "empty", "no-scheme", "basic"],
 )
 def test_unauthorized(http, path, headers, k):
     body = [["SET", k("a"), "v"]] if path != "/" else ["SET", k("a"), "v"]
@@ -294,6 +300,13 @@ def test_read_only_token_raw(http, k):
     body = post(http, "/pipeline", [["GET", k("a")], ["SET", k("a"), "x"]], token=RO_TOKEN).json()
     assert body[0] == {"result": "v"}
     assert body[1]["error"].startswith("NOPERM") and "result" not in body[1]
+    # a transaction with a write: per-command NOPERM or the whole request refused (non-2xx)
+    r = post(http, "/multi-exec", [["GET", k("a")], ["SET", k("a"), "x"]], token=RO_TOKEN)
+    if r.status_code == 200:
+        assert r.json()[1]["error"].startswith("NOPERM"), r.text
+    else:
+        err = assert_error(r, r.status_code)
+        assert 400 <= r.status_code < 500 and ("NOPERM" in err or "EXECABORT" in err), r.text
     assert post(http, "/", ["GET", k("a")]).json() == {"result": "v"}
 
 

@@ -51,6 +51,14 @@ for (const mode of MODES) {
       assert.equal(await redis.pexpire(k("missing"), 100), 0);
     });
 
+    it("TTL rounds the remaining time to the nearest second", async (t) => {
+      const k = keyspace(t, "ttl-round");
+      await redis.set(k("a"), "v", { px: 1700 });
+      assert.equal(await redis.ttl(k("a")), 2);
+      await redis.set(k("b"), "v", { px: 1200 });
+      assert.equal(await redis.ttl(k("b")), 1);
+    });
+
     it("EXPIRE with a non-positive TTL deletes the key", async (t) => {
       const k = keyspace(t, "expire-neg");
       await redis.set(k("a"), "v");
@@ -125,10 +133,12 @@ for (const mode of MODES) {
       assert.equal(await redis.exec(["EXPIRETIME", k("a")]), at);
       assert.equal(await redis.exec(["PEXPIRETIME", k("a")]), at * 1000);
 
-      const pat = Date.now() + 2_000_500;
+      // 700 ms past a whole second: Redis rounds to the nearest second ((ms + 500) / 1000)
+      const sec = nowSec() + 2000;
+      const pat = sec * 1000 + 700;
       assert.equal(await redis.pexpireat(k("b"), pat), 1);
       assert.equal(await redis.exec(["PEXPIRETIME", k("b")]), pat);
-      assert.equal(await redis.exec(["EXPIRETIME", k("b")]), Math.floor(pat / 1000));
+      assert.equal(await redis.exec(["EXPIRETIME", k("b")]), sec + 1);
 
       assert.equal(await redis.expireat(k("missing"), at), 0);
     });

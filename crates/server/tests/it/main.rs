@@ -1,0 +1,5 @@
+//! Server integration tests: the real server through `TestServer`, driven by real clients (reqwest for
+//! REST, the `redis` crate and raw sockets for RESP).
+
+mod resp;
+mod rest;
