@@ -60,12 +60,10 @@ impl Keyspace {
     /// Deletes `key` if it is expired at `now`. Returns whether it was.
     fn expire_if_needed(&mut self, key: &[u8], now: u64) -> bool {
         let expired = self.map.get(key).is_some_and(|e| e.is_expired(now));
-        if expired {
-            if let Some((k, _)) = self.map.remove_entry(key) {
-                self.volatile.remove(key);
-                self.expired.push(k);
-                self.expired_total += 1;
-            }
+        if expired && let Some((k, _)) = self.map.remove_entry(key) {
+            self.volatile.remove(key);
+            self.expired.push(k);
+            self.expired_total += 1;
         }
         expired
     }
@@ -161,14 +159,12 @@ impl Keyspace {
     ) -> u64 {
         // Placeholder ordering until the scan-safe dict lands: position in iteration order.
         let start = cursor as usize;
-        let mut seen = 0;
         let mut next = 0;
-        for (i, (k, e)) in self.map.iter().enumerate().skip(start) {
+        for (seen, (i, (k, e))) in self.map.iter().enumerate().skip(start).enumerate() {
             if seen >= count {
                 next = i as u64;
                 break;
             }
-            seen += 1;
             if !e.is_expired(now) {
                 f(k, e);
             }

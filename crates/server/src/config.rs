@@ -127,12 +127,10 @@ impl Config {
             );
         }
         for (name, t) in [("--token", &token), ("--read-only-token", &read_only_token)] {
-            if let Some(t) = t {
-                if t.len() < 8 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    bail!(
-                        "{name} must be at least 8 characters with no spaces or control characters"
-                    );
-                }
+            if let Some(t) = t
+                && (t.len() < 8 || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+            {
+                bail!("{name} must be at least 8 characters with no spaces or control characters");
             }
         }
         if token.is_some() && token == read_only_token {

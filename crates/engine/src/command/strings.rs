@@ -85,12 +85,11 @@ pub(super) fn getex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let Some(v) = get_string(ctx, key)? else { return Ok(Reply::Nil) };
     match change {
         None => {}
-        Some(None) => {
-            if ctx.db.set_expire(key, None, ctx.now) {
-                ctx.mark_dirty(1);
-                ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
-            }
+        Some(None) if ctx.db.set_expire(key, None, ctx.now) => {
+            ctx.mark_dirty(1);
+            ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
         }
+        Some(None) => {}
         Some(Some(at)) if at <= ctx.now as i64 => {
             ctx.db.remove(key, ctx.now);
             ctx.mark_dirty(1);
@@ -180,7 +179,7 @@ pub(super) fn mget(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
 
 pub(super) fn mset(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let pairs = args.rest();
-    if pairs.len() % 2 != 0 {
+    if !pairs.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity("mset".into()));
     }
     for kv in pairs.chunks_exact(2) {
@@ -192,7 +191,7 @@ pub(super) fn mset(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
 
 pub(super) fn msetnx(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let pairs = args.rest();
-    if pairs.len() % 2 != 0 {
+    if !pairs.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity("msetnx".into()));
     }
     let now = ctx.now;
@@ -417,22 +416,28 @@ struct SetOptions {
 }
 
 impl SetOptions {
+    /// Like Redis, an option may repeat (the last one wins) but may not conflict with another kind
+    /// (`NX` with `XX`, `EX` with `PX`, `KEEPTTL` with `EX`, ...).
     fn parse(args: &mut Args<'_>, now: u64) -> Result<SetOptions, CommandError> {
         let mut o = SetOptions::default();
+        let mut unit_seen: Option<ExpireUnit> = None;
         while let Some(w) = args.next_word() {
-            if w.is("NX") && o.condition == Condition::Always {
+            if w.is("NX") && o.condition != Condition::IfExists {
                 o.condition = Condition::IfMissing;
-            } else if w.is("XX") && o.condition == Condition::Always {
+            } else if w.is("XX") && o.condition != Condition::IfMissing {
                 o.condition = Condition::IfExists;
-            } else if w.is("GET") && !o.get {
+            } else if w.is("GET") {
                 o.get = true;
-            } else if w.is("KEEPTTL") && o.expire.is_none() {
+            } else if w.is("KEEPTTL") && unit_seen.is_none() {
                 o.expire = Some(Expiry::KeepTtl);
-            } else if let (Some(unit), None) = (ExpireUnit::parse(w), o.expire) {
+            } else if let Some(unit) = ExpireUnit::parse(w).filter(|u| {
+                o.expire != Some(Expiry::KeepTtl) && unit_seen.is_none_or(|seen| seen == *u)
+            }) {
                 let n = args.next_i64()?;
                 if n <= 0 {
                     return Err(CommandError::InvalidExpire("set"));
                 }
+                unit_seen = Some(unit);
                 o.expire = Some(Expiry::At(unit.absolute_ms(n, now, "set")?));
             } else {
                 return Err(CommandError::Syntax);

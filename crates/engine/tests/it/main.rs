@@ -18,7 +18,7 @@ fn run(text: &str) -> (String, Vec<String>) {
         match step {
             Step::Advance(ms) => clock.advance(*ms),
             Step::Command { line, argv, expected } => {
-                let got = render(&engine.execute(&mut client, argv));
+                let got = normalize(&render(&engine.execute(&mut client, argv)));
                 if &got != expected {
                     failures.push(format!(
                         "line {line}: {:?}\n  expected: {expected}\n  got:      {got}",
@@ -50,6 +50,11 @@ fn run(text: &str) -> (String, Vec<String>) {
     (out, failures)
 }
 
+/// Trailing spaces are not kept in transcript files.
+fn normalize(s: &str) -> String {
+    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
 #[test]
 fn transcripts() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
@@ -72,4 +77,69 @@ fn transcripts() {
         }
     }
     assert!(all.is_empty(), "{} transcript mismatches:\n{}", all.len(), all.join("\n"));
+}
+
+/// Runs the transcripts that need no manual clock against a real Redis at `LARDER_TEST_REDIS` (host:port),
+/// proving each expected reply is Redis's own. CI starts a `redis-server` and runs this with `--ignored`.
+#[test]
+#[ignore = "needs a real redis-server: LARDER_TEST_REDIS=127.0.0.1:PORT cargo test -p larder-engine -- --ignored"]
+fn transcripts_against_redis() {
+    use std::io::{Read, Write};
+
+    let addr = std::env::var("LARDER_TEST_REDIS")
+        .expect("LARDER_TEST_REDIS=host:port of a disposable redis-server");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let steps = parse(&text).unwrap();
+        let larder_only = f.to_string_lossy().ends_with(".larder.txt");
+        if larder_only || steps.iter().any(|s| matches!(s, Step::Advance(_))) {
+            continue;
+        }
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        let mut buf = bytes::BytesMut::new();
+        let mut call = |argv: &[bytes::Bytes]| -> larder_engine::Reply {
+            let mut out = format!("*{}\r\n", argv.len()).into_bytes();
+            for a in argv {
+                out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                out.extend_from_slice(a);
+                out.extend_from_slice(b"\r\n");
+            }
+            conn.write_all(&out).unwrap();
+            loop {
+                if let Some(r) = larder_resp::decode_reply(&mut buf).unwrap() {
+                    return r;
+                }
+                let mut chunk = [0u8; 4096];
+                let n = conn.read(&mut chunk).unwrap();
+                assert!(n > 0, "redis closed the connection");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        };
+        call(&[bytes::Bytes::from_static(b"FLUSHALL")]);
+        for step in &steps {
+            if let Step::Command { line, argv, expected } = step {
+                ran += 1;
+                let got = normalize(&render(&call(argv)));
+                if &got != expected {
+                    failures.push(format!(
+                        "{}:{line}: {:?}\n  larder:       {expected}\n  redis-server: {got}",
+                        f.file_name().unwrap().to_string_lossy(),
+                        argv
+                    ));
+                }
+            }
+        }
+    }
+    assert!(ran > 0);
+    assert!(
+        failures.is_empty(),
+        "{} replies differ from redis-server:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -9,7 +9,10 @@ async fn raw(srv: &TestServer, input: &[u8]) -> String {
     s.write_all(input).await.unwrap();
     s.shutdown().await.unwrap();
     let mut out = Vec::new();
-    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out)).await.unwrap().unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -23,7 +26,8 @@ async fn redis_client_commands() {
     assert_eq!(v, "v");
     let n: i64 = redis::cmd("INCRBY").arg("n").arg(5).query_async(&mut con).await.unwrap();
     assert_eq!(n, 5);
-    let (a, b): (i64, i64) = redis::pipe().incr("n", 1).incr("n", 1).query_async(&mut con).await.unwrap();
+    let (a, b): (i64, i64) =
+        redis::pipe().incr("n", 1).incr("n", 1).query_async(&mut con).await.unwrap();
     assert_eq!((a, b), (6, 7));
     let err = redis::cmd("INCR").arg("k").query_async::<i64>(&mut con).await.unwrap_err();
     assert!(err.to_string().contains("not an integer"), "{err}");
@@ -33,11 +37,17 @@ async fn redis_client_commands() {
 async fn auth_is_required_and_read_only_refuses_writes() {
     let srv = TestServer::start().await;
     let out = raw(&srv, b"PING\r\nAUTH wrong\r\nAUTH default wrong\r\n").await;
-    assert_eq!(out, "-NOAUTH Authentication required.\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(
+        out,
+        "-NOAUTH Authentication required.\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
     let out = raw(&srv, format!("AUTH {TOKEN}\r\nSET k v\r\nGET k\r\n").as_bytes()).await;
     assert_eq!(out, "+OK\r\n+OK\r\n$1\r\nv\r\n");
     let out = raw(&srv, format!("AUTH {READ_ONLY_TOKEN}\r\nGET k\r\nSET k x\r\n").as_bytes()).await;
-    assert_eq!(out, "+OK\r\n$1\r\nv\r\n-NOPERM this user has no permissions to run the 'set' command or its subcommand\r\n");
+    assert_eq!(
+        out,
+        "+OK\r\n$1\r\nv\r\n-NOPERM this user has no permissions to run the 'set' command or its subcommand\r\n"
+    );
 }
 
 #[tokio::test]

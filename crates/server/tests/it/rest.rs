@@ -14,12 +14,23 @@ impl Rest {
         Rest { srv: TestServer::start().await, http: reqwest::Client::new() }
     }
 
-    async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+    async fn post(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
         self.post_with(path, body, TOKEN, false).await
     }
 
-    async fn post_with(&self, path: &str, body: impl Into<reqwest::Body>, token: &str, base64: bool) -> (StatusCode, Value, reqwest::header::HeaderMap) {
-        let mut req = self.http.post(format!("{}{path}", self.srv.http_url())).bearer_auth(token).body(body);
+    async fn post_with(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        token: &str,
+        base64: bool,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut req =
+            self.http.post(format!("{}{path}", self.srv.http_url())).bearer_auth(token).body(body);
         if base64 {
             req = req.header("Upstash-Encoding", "base64");
         }
@@ -90,8 +101,18 @@ async fn base64_encodes_every_string_but_a_top_level_ok() {
     assert_eq!(v, json!({"result": "UE9ORw=="}));
     let (_, v, _) = r.post_with("/", r#"["MGET","k","nope"]"#, TOKEN, true).await;
     assert_eq!(v, json!({"result": ["T0s=", null]}));
-    let (_, v, _) = r.post_with("/pipeline", r#"[["SET","a","1"],["INCR","a"],["GET","a"],["INCR","k"]]"#, TOKEN, true).await;
-    assert_eq!(v, json!([{"result": "OK"}, {"result": 2}, {"result": "Mg=="}, {"error": "ERR value is not an integer or out of range"}]));
+    let (_, v, _) = r
+        .post_with(
+            "/pipeline",
+            r#"[["SET","a","1"],["INCR","a"],["GET","a"],["INCR","k"]]"#,
+            TOKEN,
+            true,
+        )
+        .await;
+    assert_eq!(
+        v,
+        json!([{"result": "OK"}, {"result": 2}, {"result": "Mg=="}, {"error": "ERR value is not an integer or out of range"}])
+    );
 }
 
 #[tokio::test]
@@ -99,12 +120,19 @@ async fn pipeline_runs_every_command_and_multi_exec_is_atomic() {
     let r = Rest::start().await;
     let (status, v, _) = r.post("/pipeline", r#"[["SET","a","x"],["INCR","a"],["GET","a"]]"#).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(v, json!([{"result": "OK"}, {"error": "ERR value is not an integer or out of range"}, {"result": "x"}]));
+    assert_eq!(
+        v,
+        json!([{"result": "OK"}, {"error": "ERR value is not an integer or out of range"}, {"result": "x"}])
+    );
     assert!(v[1].get("result").is_none(), "an error element carries no result key");
 
-    let (status, v, _) = r.post("/multi-exec", r#"[["SET","b",2.0],["GET","b"],["INCR","b"]]"#).await;
+    let (status, v, _) =
+        r.post("/multi-exec", r#"[["SET","b",2.0],["GET","b"],["INCR","b"]]"#).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(v, json!([{"result": "OK"}, {"result": "2.0"}, {"error": "ERR value is not an integer or out of range"}]));
+    assert_eq!(
+        v,
+        json!([{"result": "OK"}, {"result": "2.0"}, {"error": "ERR value is not an integer or out of range"}])
+    );
 
     // A command refused before running aborts the whole transaction: nothing runs.
     let (status, v, _) = r.post("/multi-exec", r#"[["SET","c","1"],["NOSUCH"]]"#).await;
@@ -148,23 +176,33 @@ async fn auth_read_only_and_token_query() {
     let (status, v, _) = r.post_with("/", r#"["PING"]"#, "wrong-token", false).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(v["error"].is_string());
-    let resp = r.http.post(format!("{}/", r.srv.http_url())).body(r#"["PING"]"#).send().await.unwrap();
+    let resp =
+        r.http.post(format!("{}/", r.srv.http_url())).body(r#"["PING"]"#).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 
     r.cmd(json!(["SET", "k", "v"])).await;
     let (status, v, _) = r.post_with("/", r#"["GET","k"]"#, READ_ONLY_TOKEN, false).await;
     assert_eq!((status, v), (StatusCode::OK, json!({"result": "v"})));
-    for c in [json!(["SET", "k", "x"]), json!(["DEL", "k"]), json!(["FLUSHALL"]), json!(["KEYS", "*"])] {
+    for c in
+        [json!(["SET", "k", "x"]), json!(["DEL", "k"]), json!(["FLUSHALL"]), json!(["KEYS", "*"])]
+    {
         let (status, v, _) = r.post_with("/", c.to_string(), READ_ONLY_TOKEN, false).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{c}");
         assert!(v["error"].as_str().unwrap().starts_with("NOPERM"), "{v}");
     }
-    let (_, v, _) = r.post_with("/pipeline", r#"[["GET","k"],["SET","k","x"]]"#, READ_ONLY_TOKEN, false).await;
+    let (_, v, _) =
+        r.post_with("/pipeline", r#"[["GET","k"],["SET","k","x"]]"#, READ_ONLY_TOKEN, false).await;
     assert_eq!(v[0], json!({"result": "v"}));
     assert!(v[1]["error"].as_str().unwrap().starts_with("NOPERM"));
-    let (status, _, _) = r.post_with("/multi-exec", r#"[["GET","k"],["SET","k","x"]]"#, READ_ONLY_TOKEN, false).await;
+    let (status, _, _) = r
+        .post_with("/multi-exec", r#"[["GET","k"],["SET","k","x"]]"#, READ_ONLY_TOKEN, false)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.cmd(json!(["GET", "k"])).await, json!("v"), "nothing was written with the read-only token");
+    assert_eq!(
+        r.cmd(json!(["GET", "k"])).await,
+        json!("v"),
+        "nothing was written with the read-only token"
+    );
 
     let (status, v) = r.get(&format!("/get/k?_token={TOKEN}")).await;
     assert_eq!((status, v), (StatusCode::OK, json!({"result": "v"})));
@@ -221,7 +259,8 @@ async fn malformed_requests_get_clear_errors_and_the_server_stays_healthy() {
     let (status, v, _) = r.post("/", huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(v, json!({"error": "ERR max request size exceeded"}));
-    let resp = r.http.delete(format!("{}/", r.srv.http_url())).bearer_auth(TOKEN).send().await.unwrap();
+    let resp =
+        r.http.delete(format!("{}/", r.srv.http_url())).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
     let (status, v) = r.get("/healthz").await;
     assert_eq!((status, v), (StatusCode::OK, json!({"status": "ok"})));

@@ -114,6 +114,30 @@ for (const mode of MODES) {
       assert.ok(ttl >= 497 && ttl <= 500, `ttl=${ttl}`);
     });
 
+    it("expired keys are invisible to GET EXISTS TYPE TTL TOUCH KEYS SCAN MGET", async (t) => {
+      const k = keyspace(t, "expired-invisible");
+      await redis.set(k("gone"), "v", { px: 100 });
+      await redis.set(k("kept"), "v");
+      await sleep(300);
+      assert.equal(await redis.exists(k("gone")), 0);
+      assert.equal(await redis.type(k("gone")), "none");
+      assert.equal(await redis.ttl(k("gone")), -2);
+      assert.equal(await redis.touch(k("gone"), k("kept")), 1);
+      assert.deepEqual(await redis.keys(k("*")), [k("kept")]);
+      const [, keys] = await redis.scan(0, { match: k("*"), count: 1000 });
+      assert.ok(!keys.includes(k("gone")), `SCAN returned ${keys}`);
+      assert.deepEqual(await redis.mget(k("gone"), k("kept")), [null, "v"]);
+      assert.equal(await redis.get(k("gone")), null);
+    });
+
+    it("EXPIRE with an out-of-range TTL is an error", async (t) => {
+      const k = keyspace(t, "expire-overflow");
+      await redis.set(k("a"), "v");
+      const e = await rejects(redis.exec(["EXPIRE", k("a"), "9223372036854775807"]));
+      assert.match(e.message, /ERR invalid expire time in 'expire' command/);
+      assert.equal(await redis.ttl(k("a")), -1);
+    });
+
     it("EXPIRE with incompatible options is an error", async (t) => {
       const k = keyspace(t, "expire-bad-opts");
       await redis.set(k("a"), "v");
@@ -196,6 +220,14 @@ for (const mode of MODES) {
       const k = keyspace(t, "rename-missing");
       const e = await rejects(redis.rename(k("missing"), k("b")));
       assert.match(e.message, /ERR no such key/);
+    });
+
+    it("RENAME onto itself is OK, RENAMENX onto itself is 0", async (t) => {
+      const k = keyspace(t, "rename-self");
+      await redis.set(k("a"), "v");
+      assert.equal(await redis.rename(k("a"), k("a")), "OK");
+      assert.equal(await redis.renamenx(k("a"), k("a")), 0);
+      assert.equal(await redis.get(k("a")), "v");
     });
 
     it("RENAMENX renames only when the destination is free", async (t) => {
@@ -292,6 +324,11 @@ for (const mode of MODES) {
       assert.equal(await redis.ping(["hello world"]), "hello world");
       assert.equal(await redis.echo("hello"), "hello");
       assert.equal(await redis.echo("héllo 🚀"), "héllo 🚀");
+    });
+
+    it("PING with two arguments is an arity error", async () => {
+      const e = await rejects(redis.exec(["PING", "a", "b"]));
+      assert.match(e.message, /ERR wrong number of arguments for 'ping' command/);
     });
 
     it("TIME returns [seconds, microseconds] close to the local clock", async () => {

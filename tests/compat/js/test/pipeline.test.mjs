@@ -174,3 +174,34 @@ describe("redis.exec([...]) escape hatch (POST /)", () => {
     assert.match(e.message, /ERR wrong number of arguments for 'get' command/);
   });
 });
+
+describe("concurrency", () => {
+  it("200 concurrent INCRs over separate HTTP requests are atomic", async (t) => {
+    const k = keyspace(t, "conc-incr");
+    const redis = newRedis({ enableAutoPipelining: false });
+    const n = 200;
+    const res = await Promise.all(Array.from({ length: n }, () => redis.incr(k("c"))));
+    assert.deepEqual(
+      [...res].sort((a, b) => a - b),
+      Array.from({ length: n }, (_, i) => i + 1),
+    );
+    assert.equal(await redis.get(k("c")), n);
+  });
+
+  it("concurrent transactions do not interleave", async (t) => {
+    const k = keyspace(t, "conc-multi");
+    const redis = newRedis();
+    const n = 40;
+    const res = await Promise.all(
+      Array.from({ length: n }, () => redis.multi().incr(k("c")).incr(k("c")).incr(k("c")).exec()),
+    );
+    for (const [a, b, c] of res) {
+      assert.equal(b, a + 1);
+      assert.equal(c, a + 2);
+    }
+    assert.deepEqual(
+      res.map((r) => r[0]).sort((x, y) => x - y),
+      Array.from({ length: n }, (_, i) => 1 + 3 * i),
+    );
+  });
+});

@@ -11,6 +11,7 @@ const NOT_INT = /ERR value is not an integer or out of range/;
 const WRONGTYPE = /WRONGTYPE Operation against a key holding the wrong kind of value/;
 
 const nowSec = () => Math.floor(Date.now() / 1000);
+const sorted = (a) => [...a].sort();
 
 for (const mode of MODES) {
   describe(`strings — ${mode.name}`, () => {
@@ -130,6 +131,26 @@ for (const mode of MODES) {
     it("SET with NX and XX together is a syntax error", async (t) => {
       const k = keyspace(t, "set-nx-xx");
       const e = await rejects(redis.exec(["SET", k("a"), "v", "NX", "XX"]));
+      assert.match(e.message, /ERR syntax error/);
+    });
+
+    it("SET option errors: non-integer EX, EX with KEEPTTL, out-of-range EX", async (t) => {
+      const k = keyspace(t, "set-opt-errors");
+      let e = await rejects(redis.exec(["SET", k("a"), "v", "EX", "abc"]));
+      assert.match(e.message, NOT_INT);
+      e = await rejects(redis.exec(["SET", k("a"), "v", "EX", "10", "KEEPTTL"]));
+      assert.match(e.message, /ERR syntax error/);
+      e = await rejects(redis.exec(["SET", k("a"), "v", "EX", "9223372036854775807"]));
+      assert.match(e.message, /ERR invalid expire time in 'set' command/);
+      e = await rejects(redis.exec(["SET", k("a"), "v", "PX", "-5"]));
+      assert.match(e.message, /ERR invalid expire time in 'set' command/);
+      assert.equal(await redis.exists(k("a")), 0);
+    });
+
+    it("GETEX with two expiry options is a syntax error", async (t) => {
+      const k = keyspace(t, "getex-syntax");
+      await redis.set(k("a"), "v");
+      const e = await rejects(redis.exec(["GETEX", k("a"), "PERSIST", "EX", "10"]));
       assert.match(e.message, /ERR syntax error/);
     });
 
@@ -273,6 +294,42 @@ for (const mode of MODES) {
       assert.equal(await redis.get(k("a")), "Hello Redis");
       assert.equal(await redis.setrange(k("b"), 3, "ab"), 5);
       assert.equal(await redis.get(k("b")), "\u0000\u0000\u0000ab");
+    });
+
+    it("SETRANGE with an empty value on a missing key creates nothing", async (t) => {
+      const k = keyspace(t, "setrange-empty");
+      assert.equal(await redis.setrange(k("a"), 5, ""), 0);
+      assert.equal(await redis.exists(k("a")), 0);
+    });
+
+    it("APPEND, SETRANGE and INCRBYFLOAT keep the TTL", async (t) => {
+      const k = keyspace(t, "modify-keeps-ttl");
+      await redis.set(k("s"), "abc", { ex: 100 });
+      await redis.set(k("f"), "1.5", { ex: 100 });
+      await redis.append(k("s"), "def");
+      await redis.setrange(k("s"), 0, "X");
+      await redis.incrbyfloat(k("f"), 1);
+      assert.equal(await redis.get(k("s")), "Xbcdef");
+      for (const key of [k("s"), k("f")]) {
+        const ttl = await redis.ttl(key);
+        assert.ok(ttl >= 98 && ttl <= 100, `${key} ttl=${ttl}`);
+      }
+    });
+
+    it("MSET with an odd number of arguments is an arity error", async (t) => {
+      const k = keyspace(t, "mset-odd");
+      const e = await rejects(redis.exec(["MSET", k("a"), "1", k("b")]));
+      assert.match(e.message, /ERR wrong number of arguments for 'mset' command/);
+      assert.equal(await redis.exists(k("a")), 0);
+    });
+
+    it("keys with base64 characters, spaces and unicode work", async (t) => {
+      const k = keyspace(t, "odd-keys");
+      const names = ["a+b/c==", "with space", "ünï/cödé", "percent%20sign", "q?x#y&z"];
+      for (const n of names) assert.equal(await redis.set(k(n), n), "OK");
+      for (const n of names) assert.equal(await redis.get(k(n)), n);
+      assert.equal(await redis.exists(...names.map(k)), names.length);
+      assert.deepEqual(sorted(await redis.keys(k("*"))), sorted(names.map(k)));
     });
 
     it("SETRANGE with a negative offset is an error", async (t) => {
