@@ -294,3 +294,31 @@ def test_wrong_arity(redis, k):
     with pytest.raises(UpstashError) as e:
         redis.execute(["SET", k("a")])
     assert str(e.value) == "ERR wrong number of arguments for 'set' command"
+
+
+def test_rename_onto_itself(redis, k):
+    redis.set(k("a"), "v")
+    assert redis.rename(k("a"), k("a")) is True
+    assert redis.renamenx(k("a"), k("a")) is False
+    assert redis.get(k("a")) == "v"
+
+
+def test_expired_keys_are_invisible(redis, k):
+    redis.set(k("gone"), "v", px=100)
+    redis.set(k("kept"), "v")
+    time.sleep(0.3)
+    assert redis.exists(k("gone")) == 0
+    assert redis.type(k("gone")) == "none"
+    assert redis.ttl(k("gone")) == -2
+    assert redis.touch(k("gone"), k("kept")) == 1
+    assert redis.keys(k("*")) == [k("kept")]
+    assert k("gone") not in scan_all(redis, match=k("*"), count=1000)
+    assert redis.mget(k("gone"), k("kept")) == [None, "v"]
+    assert redis.get(k("gone")) is None
+
+
+def test_expire_out_of_range(redis, k):
+    redis.set(k("a"), "v")
+    with pytest.raises(UpstashError, match="ERR invalid expire time in 'expire' command"):
+        redis.expire(k("a"), 9223372036854775807)
+    assert redis.ttl(k("a")) == -1

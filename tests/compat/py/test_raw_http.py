@@ -147,6 +147,16 @@ def test_multi_exec_envelope(http, k):
     assert r.json() == [{"result": "OK"}, {"error": NOT_INT}, {"result": "OK"}, {"result": "x"}]
 
 
+def test_multi_exec_queue_time_error_discards_everything(http, k):
+    """An unknown command or an arity error in a transaction discards it as a whole (Redis:
+    EXECABORT; Upstash docs: "a single {"error"}" for syntax errors / unsupported commands)."""
+    for bad in (["nosuchcmd", "x"], ["GET"]):
+        r = post(http, "/multi-exec", [["SET", k("a"), "1"], bad, ["SET", k("b"), "2"]])
+        assert 400 <= r.status_code < 500, r.text
+        assert_error(r, r.status_code)
+        assert post(http, "/", ["EXISTS", k("a"), k("b")]).json() == {"result": 0}, bad
+
+
 # -- base64 -----------------------------------------------------------------------------------
 
 

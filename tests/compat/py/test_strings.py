@@ -349,3 +349,53 @@ def test_unicode_values(redis, k):
     for name, value in values.items():
         assert redis.get(k(name)) == value, name
     assert redis.mget(*[k(n) for n in values]) == list(values.values())
+
+
+def test_set_option_errors(redis, k):
+    with pytest.raises(UpstashError, match=NOT_INT):
+        redis.execute(["SET", k("a"), "v", "EX", "abc"])
+    with pytest.raises(UpstashError, match="ERR syntax error"):
+        redis.execute(["SET", k("a"), "v", "EX", 10, "KEEPTTL"])
+    with pytest.raises(UpstashError, match="ERR invalid expire time in 'set' command"):
+        redis.execute(["SET", k("a"), "v", "EX", 9223372036854775807])
+    with pytest.raises(UpstashError, match="ERR invalid expire time in 'set' command"):
+        redis.set(k("a"), "v", px=-5)
+    assert redis.exists(k("a")) == 0
+
+
+def test_getex_two_expiry_options(redis, k):
+    redis.set(k("a"), "v")
+    with pytest.raises(UpstashError, match="ERR syntax error"):
+        redis.execute(["GETEX", k("a"), "PERSIST", "EX", 10])
+
+
+def test_setrange_empty_value_creates_nothing(redis, k):
+    assert redis.setrange(k("a"), 5, "") == 0
+    assert redis.exists(k("a")) == 0
+
+
+def test_modifications_keep_ttl(redis, k):
+    redis.set(k("s"), "abc", ex=100)
+    redis.set(k("f"), "1.5", ex=100)
+    redis.append(k("s"), "def")
+    redis.setrange(k("s"), 0, "X")
+    redis.incrbyfloat(k("f"), 1)
+    assert redis.get(k("s")) == "Xbcdef"
+    for key in (k("s"), k("f")):
+        assert 98 <= redis.ttl(key) <= 100, key
+
+
+def test_mset_odd_arguments(redis, k):
+    with pytest.raises(UpstashError, match="ERR wrong number of arguments for 'mset' command"):
+        redis.execute(["MSET", k("a"), "1", k("b")])
+    assert redis.exists(k("a")) == 0
+
+
+def test_odd_key_names(redis, k):
+    names = ["a+b/c==", "with space", "ünï/cödé", "percent%20sign", "q?x#y&z"]
+    for n in names:
+        assert redis.set(k(n), n) is True
+    for n in names:
+        assert redis.get(k(n)) == n
+    assert redis.exists(*[k(n) for n in names]) == len(names)
+    assert sorted(redis.keys(k("*"))) == sorted(k(n) for n in names)
