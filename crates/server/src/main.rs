@@ -34,6 +34,8 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    // Listen for signals before anything is printed, so a SIGTERM right after start is a clean stop.
+    let signal = shutdown_signal()?;
     let quiet = config.quiet;
     let generated = config.generated_tokens;
     let data_dir = config.data_dir.clone();
@@ -46,9 +48,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     if !quiet {
-        println!("{}", env_block(&running));
+        // A closed stdout (a supervisor that stopped reading) must not stop the server.
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", env_block(&running)).and_then(|()| out.flush());
     }
-    wait_for_signal().await;
+    signal.await;
     tracing::info!("shutting down: finishing in-flight requests");
     running.shutdown();
     running.wait().await;
@@ -56,24 +61,25 @@ async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// A future that completes on SIGINT or SIGTERM. The handlers are installed when this is called.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
+        use anyhow::Context;
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+        let mut term = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("install the SIGINT handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

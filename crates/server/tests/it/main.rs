@@ -1,5 +1,6 @@
 //! Server integration tests: the real server through `TestServer`, driven by real clients (reqwest for
 //! REST, the `redis` crate and raw sockets for RESP).
 
+mod cli;
 mod resp;
 mod rest;

@@ -1,0 +1,137 @@
+//! The `larder` binary as a user runs it: `--help`, the `.env` block, generated tokens kept across
+//! restarts, the refusal to bind a public address without a token, and a clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn larder() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_larder"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts the binary and reads its stdout up to the end of the `.env` block.
+fn start(dir: &std::path::Path) -> (Child, Vec<String>) {
+    let mut child = larder()
+        .args([
+            "--http",
+            &format!("127.0.0.1:{}", free_port()),
+            "--resp",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--log", "warn"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let mut l = String::new();
+        if out.read_line(&mut l).unwrap() == 0 {
+            break;
+        }
+        let done = l.starts_with("REDIS_URL=");
+        lines.push(l.trim_end().to_string());
+        if done {
+            break;
+        }
+    }
+    (child, lines)
+}
+
+fn value<'a>(lines: &'a [String], key: &str) -> &'a str {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("{key} missing from {lines:?}"))
+}
+
+fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {
+    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "larder did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let out = larder().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--http",
+        "--resp",
+        "--token",
+        "--read-only-token",
+        "--data-dir",
+        "--config",
+        "--max-request-size",
+        "LARDER_TOKEN",
+    ] {
+        assert!(text.contains(flag), "--help does not mention {flag}:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn env_block_tokens_persist_and_sigterm_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, lines) = start(dir.path());
+    let url = value(&lines, "UPSTASH_REDIS_REST_URL").to_string();
+    let token = value(&lines, "UPSTASH_REDIS_REST_TOKEN").to_string();
+    assert!(value(&lines, "REDIS_URL").contains(&token));
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/"))
+        .bearer_auth(&token)
+        .body(r#"["PING"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), r#"{"result":"PONG"}"#);
+    let status = sigterm_and_wait(child);
+    assert!(status.success(), "exit status {status}");
+
+    // A restart with the same data dir keeps the generated token.
+    let (child, lines) = start(dir.path());
+    assert_eq!(value(&lines, "UPSTASH_REDIS_REST_TOKEN"), token);
+    assert!(sigterm_and_wait(child).success());
+}
+
+#[test]
+fn public_bind_without_a_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = larder()
+        .args(["--http", "0.0.0.0:0", "--resp", "off", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("without an explicit token"), "{err}");
+}
+
+#[test]
+fn config_file_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("larder.toml");
+    std::fs::write(&cfg, "resp = \"off\"\nbogus_key = 1\n").unwrap();
+    let out =
+        larder().arg("--config").arg(&cfg).arg("--data-dir").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "unknown keys in the config file are an error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bogus_key"));
+    let out =
+        larder().env("LARDER_TOKEN", "short").arg("--data-dir").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--token must be at least 8 characters"));
+}
