@@ -306,6 +306,16 @@ def test_incrbyfloat(redis, k):
     assert redis.get(k("c")) == "3"
 
 
+def test_incrbyfloat_formatting_like_redis(redis, k):
+    """Redis computes in long double and prints with %.17Lf (trailing zeros trimmed):
+    0.1 + 0.2 is "0.3", not the f64 "0.30000000000000004"."""
+    redis.set(k("a"), "0.1")
+    assert redis.incrbyfloat(k("a"), 0.2) == 0.3
+    assert redis.get(k("a")) == "0.3"
+    redis.set(k("b"), "5")
+    assert redis.execute(["incrbyfloat", k("b"), "1.23456789012345678"]) == "6.23456789012345678"  # lower case: no float() cast
+
+
 def test_incrbyfloat_errors(redis, k):
     redis.set(k("a"), "abc")
     with pytest.raises(UpstashError, match="ERR value is not a valid float"):

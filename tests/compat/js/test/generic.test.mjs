@@ -21,6 +21,12 @@ for (const mode of MODES) {
       assert.equal(await redis.del(k("a")), 0);
     });
 
+    it("UNLINK with no keys returns 0 (Upstash; stock Redis answers an arity error)", async () => {
+      // redis-rest.md §10 (from SRH's list of Upstash-only semantics); the JS client sends
+      // ["unlink"] for redis.unlink()
+      assert.equal(await redis.unlink(), 0);
+    });
+
     it("EXISTS counts every argument, duplicates included", async (t) => {
       const k = keyspace(t, "exists");
       await redis.set(k("a"), "v");

@@ -386,6 +386,19 @@ for (const mode of MODES) {
       assert.equal(await redis.incrbyfloat(k("c"), 2.5), 2.5);
     });
 
+    it("INCRBYFLOAT formats like Redis (long double, 17 decimals, trailing zeros trimmed)", async (t) => {
+      // Redis computes in long double and prints with %.17Lf, so 0.1 + 0.2 is "0.3", not the
+      // f64 "0.30000000000000004"
+      const k = keyspace(t, "incrbyfloat-format");
+      await redis.set(k("a"), "0.1");
+      assert.equal(await redis.incrbyfloat(k("a"), 0.2), 0.3);
+      assert.equal(await redis.exec(["GET", k("a")]), 0.3);
+      const plain = newRedis({ ...mode.opts, automaticDeserialization: false });
+      assert.equal(await plain.get(k("a")), "0.3");
+      await redis.set(k("b"), "1.5");
+      assert.equal(await plain.incrbyfloat(k("b"), 1.5), "3");
+    });
+
     it("INCRBYFLOAT on a non-number is an error", async (t) => {
       const k = keyspace(t, "incrbyfloat-bad");
       await redis.set(k("a"), "abc");
