@@ -279,6 +279,7 @@ impl Engine {
     /// while more than a quarter of a sample was expired, up to `max_rounds`. Returns the keys deleted.
     pub fn active_expire(&mut self, max_rounds: usize) -> usize {
         let now = self.clock.now_ms();
+        self.db.rehash_step();
         let mut total = 0;
         for _ in 0..max_rounds {
             let (sampled, deleted) = self.db.expire_sample(20, now, &mut self.server.rng);

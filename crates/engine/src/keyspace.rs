@@ -1,16 +1,16 @@
-//! `Keyspace`: the map from keys to values with their expiry times, lazy expiry on access and the
-//! sampling that active expiry and `RANDOMKEY` need. Typed accessors return `WRONGTYPE` like Redis's
-//! `checkType`.
-
-use std::collections::HashMap;
+//! `Keyspace`: the map from keys to values with their expiry times, lazy expiry on access, the typed
+//! accessors the families use (a value of another type is `WRONGTYPE`), SCAN with Redis's guarantee, and
+//! the sampling that active expiry and `RANDOMKEY` need.
 
 use bytes::Bytes;
 use rand::Rng;
 
-use crate::value::Value;
+use crate::dict::Dict;
+use crate::error::CommandError;
+use crate::value::{Kind, Value};
 
 /// One key's value and its absolute expiry time in Unix milliseconds (`None` = persistent).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
     pub expire_at: Option<u64>,
@@ -27,14 +27,12 @@ impl Entry {
     }
 }
 
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-
 /// One database: keys, values, expiry.
 #[derive(Debug, Default)]
 pub struct Keyspace {
-    map: Map<Bytes, Entry>,
-    /// Keys that have an expiry time, for sampling by active expiry.
-    volatile: Map<Bytes, ()>,
+    map: Dict<Bytes, Entry>,
+    /// Keys that have an expiry time, for sampling by active expiry (the key bytes are shared with `map`).
+    volatile: Dict<Bytes, ()>,
     /// Keys deleted by expiry since the last drain, to be propagated as `DEL` (AOF, replicas).
     expired: Vec<Bytes>,
     /// Number of keys deleted by expiry since start (INFO `expired_keys`).
@@ -78,6 +76,51 @@ impl Keyspace {
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now);
         self.map.get_mut(key)
+    }
+
+    /// The value of type `T` at `key`: `Ok(None)` if missing, `WRONGTYPE` if it holds another type.
+    pub fn get_as<T: Kind>(&mut self, key: &[u8], now: u64) -> Result<Option<&T>, CommandError> {
+        match self.get(key, now) {
+            None => Ok(None),
+            Some(e) => T::of(&e.value).map(Some).ok_or(CommandError::WrongType),
+        }
+    }
+
+    /// The value of type `T` at `key`, mutably. After changing a collection, call
+    /// [`Keyspace::remove_if_empty`] so an emptied collection's key disappears as in Redis.
+    pub fn get_mut_as<T: Kind>(
+        &mut self,
+        key: &[u8],
+        now: u64,
+    ) -> Result<Option<&mut T>, CommandError> {
+        match self.get_mut(key, now) {
+            None => Ok(None),
+            Some(e) => T::of_mut(&mut e.value).map(Some).ok_or(CommandError::WrongType),
+        }
+    }
+
+    /// The value of type `T` at `key`, created empty (and persistent) if the key is missing.
+    pub fn get_or_create_as<T: Kind + Default>(
+        &mut self,
+        key: &Bytes,
+        now: u64,
+    ) -> Result<&mut T, CommandError> {
+        self.expire_if_needed(key, now);
+        let entry = self.map.get_or_insert_with(key.clone(), || Entry::new(T::default().wrap()));
+        T::of_mut(&mut entry.value).ok_or(CommandError::WrongType)
+    }
+
+    /// Deletes `key` if it holds an empty collection. Returns whether it did.
+    pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
+        if self.map.get(key).is_some_and(|e| e.value.is_empty_collection()) {
+            if let Some(e) = self.map.remove(key)
+                && e.expire_at.is_some()
+            {
+                self.volatile.remove(key);
+            }
+            return true;
+        }
+        false
     }
 
     /// Whether `key` holds a live value.
@@ -129,8 +172,8 @@ impl Keyspace {
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.map = Map::default();
-        self.volatile = Map::default();
+        self.map = Dict::default();
+        self.volatile = Dict::default();
     }
 
     /// Keys deleted by expiry since the last call, for propagation as `DEL`.
@@ -148,8 +191,9 @@ impl Keyspace {
         self.map.iter()
     }
 
-    /// One step of a `SCAN`: visits entries from `cursor`, calling `f` for each live one, until `count`
-    /// entries were visited. Returns the next cursor, `0` when the scan is complete.
+    /// One step of a `SCAN`: visits buckets from `cursor`, calling `f` for each live entry, until at least
+    /// `count` entries were visited or the scan completed. Returns the next cursor, `0` when complete. A key
+    /// present for the whole scan is returned at least once, even if the table resizes between calls.
     pub fn scan(
         &self,
         cursor: u64,
@@ -157,29 +201,28 @@ impl Keyspace {
         now: u64,
         mut f: impl FnMut(&Bytes, &Entry),
     ) -> u64 {
-        // Placeholder ordering until the scan-safe dict lands: position in iteration order.
-        let start = cursor as usize;
-        let mut next = 0;
-        for (seen, (i, (k, e))) in self.map.iter().enumerate().skip(start).enumerate() {
-            if seen >= count {
-                next = i as u64;
-                break;
-            }
-            if !e.is_expired(now) {
-                f(k, e);
+        let mut cursor = cursor;
+        let mut visited = 0;
+        // Like Redis, bound the empty buckets one call may walk over.
+        let mut budget = count.saturating_mul(10).max(100);
+        loop {
+            cursor = self.map.scan(cursor, |k, e| {
+                visited += 1;
+                if !e.is_expired(now) {
+                    f(k, e);
+                }
+            });
+            budget = budget.saturating_sub(1);
+            if cursor == 0 || visited >= count || budget == 0 {
+                return cursor;
             }
         }
-        next
     }
 
     /// A random live key, or `None` when the keyspace is empty.
     pub fn random_key(&mut self, now: u64, rng: &mut impl Rng) -> Option<Bytes> {
         for _ in 0..100 {
-            if self.map.is_empty() {
-                return None;
-            }
-            let i = rng.random_range(0..self.map.len());
-            let (k, e) = self.map.iter().nth(i).expect("index below len");
+            let (k, e) = self.map.random(rng)?;
             if !e.is_expired(now) {
                 return Some(k.clone());
             }
@@ -197,13 +240,8 @@ impl Keyspace {
         now: u64,
         rng: &mut impl Rng,
     ) -> (usize, usize) {
-        let n = self.volatile.len();
-        if n == 0 {
-            return (0, 0);
-        }
-        let start = rng.random_range(0..n);
-        let keys: Vec<Bytes> =
-            self.volatile.keys().cycle().skip(start).take(samples.min(n)).cloned().collect();
+        let mut keys = Vec::with_capacity(samples);
+        self.volatile.sample(samples, rng, |k, _| keys.push(k.clone()));
         let mut deleted = 0;
         for k in &keys {
             if self.expire_if_needed(k, now) {
@@ -211,5 +249,11 @@ impl Keyspace {
             }
         }
         (keys.len(), deleted)
+    }
+
+    /// A step of incremental rehashing for the keyspace's tables (the server's background tick).
+    pub fn rehash_step(&mut self) {
+        self.map.rehash_step(100);
+        self.volatile.rehash_step(100);
     }
 }

@@ -10,6 +10,7 @@
 mod client;
 mod clock;
 pub mod command;
+pub mod dict;
 mod engine;
 mod error;
 mod glob;
@@ -17,6 +18,7 @@ mod info;
 mod keyspace;
 mod stats;
 pub mod transcript;
+mod types;
 mod value;
 
 pub use client::ClientState;
@@ -25,4 +27,6 @@ pub use command::{COMMANDS, CommandSpec, Flags, KeySpec, lookup};
 pub use engine::{Auth, ConnectionCounters, Engine, Propagate, REDIS_VERSION, ServerInfo, ct_eq};
 pub use error::CommandError;
 pub use glob::glob_match;
+pub use keyspace::{Entry, Keyspace};
 pub use larder_resp::{Protocol, Reply};
+pub use value::{Hash, Kind, List, Set, Value, ZSet};

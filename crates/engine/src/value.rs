@@ -1,12 +1,19 @@
-//! The values a key can hold.
+//! The values a key can hold, and `Kind`, the typed view the families use to reach their own type (a
+//! value of another type is `WRONGTYPE`, like Redis's `checkType`).
 
 use bytes::Bytes;
 
-/// A key's value. The collection types arrive with their families.
-#[derive(Debug, Clone, PartialEq)]
+pub use crate::types::{Hash, List, Set, ZSet};
+
+/// A key's value.
+#[derive(Debug, Clone)]
 pub enum Value {
     /// A string (also integers and floats, which Redis stores as strings).
     Str(Bytes),
+    List(List),
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
 }
 
 impl Value {
@@ -14,6 +21,59 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// Whether this is an empty collection (Redis deletes a key whose collection becomes empty).
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::List(v) => v.is_empty(),
+            Value::Hash(v) => v.is_empty(),
+            Value::Set(v) => v.is_empty(),
+            Value::ZSet(v) => v.is_empty(),
         }
     }
 }
+
+/// A value type a family works with: how to find it inside a [`Value`] and how to wrap it.
+pub trait Kind: Sized {
+    /// The type inside `v`, or `None` if `v` holds another type.
+    fn of(v: &Value) -> Option<&Self>;
+    /// The type inside `v`, mutably.
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+    /// Wraps it into a `Value`.
+    fn wrap(self) -> Value;
+}
+
+macro_rules! kind {
+    ($t:ty, $variant:ident) => {
+        impl Kind for $t {
+            fn of(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn of_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn wrap(self) -> Value {
+                Value::$variant(self)
+            }
+        }
+    };
+}
+
+kind!(Bytes, Str);
+kind!(List, List);
+kind!(Hash, Hash);
+kind!(Set, Set);
+kind!(ZSet, ZSet);

@@ -65,7 +65,7 @@ def test_expire_pexpire(redis, k):
 
 
 def test_ttl_rounds_to_nearest_second(redis, k):
-    redis.set(k("a"), "v", px=1700)
+    redis.set(k("a"), "v", px=1900)
     assert redis.ttl(k("a")) == 2
     redis.set(k("b"), "v", px=1200)
     assert redis.ttl(k("b")) == 1

@@ -130,22 +130,14 @@ pub(super) fn scan(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     let opts = ScanOptions::parse(&mut args, true)?;
     let now = ctx.now;
     let mut out = Vec::new();
-    let mut cursor = cursor;
-    let mut visited = 0usize;
-    loop {
-        cursor = ctx.db.scan(cursor, opts.count.saturating_sub(visited).max(1), now, |k, e| {
-            visited += 1;
-            if opts.matches(k, e.value.type_name()) {
-                out.push(Reply::Bulk(k.clone()));
-                if opts.with_type {
-                    out.push(Reply::bulk(e.value.type_name()));
-                }
+    let cursor = ctx.db.scan(cursor, opts.count, now, |k, e| {
+        if opts.matches(k, e.value.type_name()) {
+            out.push(Reply::Bulk(k.clone()));
+            if opts.with_type {
+                out.push(Reply::bulk(e.value.type_name()));
             }
-        });
-        if cursor == 0 || visited >= opts.count {
-            break;
         }
-    }
+    });
     Ok(Reply::Array(vec![Reply::Bulk(Bytes::from(cursor.to_string())), Reply::Array(out)]))
 }
 

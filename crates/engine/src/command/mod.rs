@@ -3,10 +3,14 @@
 //! answers `COMMAND`, read-only checks, MULTI and script validation, key extraction and propagation.
 
 pub mod args;
+mod hashes;
 mod keys;
+mod lists;
 mod server;
+mod sets;
 mod strings;
 mod table;
+mod zsets;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

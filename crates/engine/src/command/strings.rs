@@ -16,9 +16,8 @@ pub(super) fn append(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     let key = args.next_key()?;
     let tail = args.next_bytes()?;
     let now = ctx.now;
-    let len = match ctx.db.get_mut(key, now) {
-        Some(e) => {
-            let Value::Str(s) = &mut e.value;
+    let len = match ctx.db.get_mut_as::<Bytes>(key, now)? {
+        Some(s) => {
             if s.len() + tail.len() > MAX_STRING {
                 return Err(CommandError::StringTooLong);
             }
@@ -274,12 +273,7 @@ pub(super) fn strlen(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
 
 /// The string at `key`: `None` if missing, `WRONGTYPE` if it holds another type.
 pub(crate) fn get_string(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, CommandError> {
-    match ctx.db.get(key, ctx.now) {
-        None => Ok(None),
-        Some(e) => match &e.value {
-            Value::Str(s) => Ok(Some(s.clone())),
-        },
-    }
+    Ok(ctx.db.get_as::<Bytes>(key, ctx.now)?.cloned())
 }
 
 /// Copies an argument into its own allocation, so a stored value never pins a large request buffer.
@@ -294,8 +288,8 @@ pub(crate) fn int_bytes(n: i64) -> Bytes {
 
 fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> Result<Reply, CommandError> {
     let now = ctx.now;
-    let current = match ctx.db.get(key, now) {
-        Some(Entry { value: Value::Str(s), .. }) => parse_i64(s).ok_or(CommandError::NotInteger)?,
+    let current = match ctx.db.get_as::<Bytes>(key, now)? {
+        Some(s) => parse_i64(s).ok_or(CommandError::NotInteger)?,
         None => 0,
     };
     let v = current.checked_add(by).ok_or(CommandError::Overflow)?;

@@ -79,6 +79,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("TTL",         "ttl",         2,  R.or(F),                   one(1),                      "keyspace",   keys::ttl),
     spec("TYPE",        "type",        2,  R.or(F),                   one(1),                      "keyspace",   keys::type_),
     spec("UNLINK",      "unlink",      -2, W.or(F),                   rest(1),                     "keyspace",   keys::del),
+    // hashes (rows in name order)
+
+    // lists (rows in name order)
+
+    // sets (rows in name order)
+
+    // sorted sets (rows in name order)
+
     // server and connection
     spec("AUTH",        "auth",        -2, NS.or(NA).or(F).or(C),     NK,                          "connection", server::auth),
     spec("CLIENT",      "client",      -2, NS.or(C),                  NK,                          "connection", server::client),

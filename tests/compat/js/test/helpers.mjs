@@ -7,11 +7,11 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "@upstash/redis";
 
-export const URL = process.env.UPSTASH_REDIS_REST_URL;
+export const REST_URL = process.env.UPSTASH_REDIS_REST_URL;
 export const TOKEN = process.env.UPSTASH_REDIS_REST_TOKEN;
 export const RO_TOKEN = process.env.LARDER_READ_ONLY_TOKEN || "";
 
-if (!URL || !TOKEN) {
+if (!REST_URL || !TOKEN) {
   throw new Error(
     "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must point at a running larder " +
       "(use tests/compat/run.sh)",
@@ -24,7 +24,7 @@ if (!URL || !TOKEN) {
  * except that network retries are switched off so a dead server fails fast.
  */
 export function newRedis(opts = {}) {
-  return new Redis({ url: URL, token: TOKEN, retry: false, ...opts });
+  return new Redis({ url: REST_URL, token: TOKEN, retry: false, ...opts });
 }
 
 /**
@@ -38,7 +38,7 @@ export const MODES = [
 
 // A client used only for cleanup, independent of the client under test.
 const admin = new Redis({
-  url: URL,
+  url: REST_URL,
   token: TOKEN,
   retry: false,
   enableAutoPipelining: false,
@@ -95,24 +95,3 @@ export async function setupOrSkip(t, fn, what) {
   }
 }
 export const SKIPPED = Symbol("skipped");
-
-/** Plain HTTP call against the server, bypassing the client. */
-export async function raw(path, { body, token = TOKEN, headers = {}, method = "POST" } = {}) {
-  const res = await fetch(`${URL}${path}`, {
-    method,
-    headers: {
-      ...(token === null ? {} : { Authorization: `Bearer ${token}` }),
-      "Content-Type": "application/json",
-      ...headers,
-    },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}

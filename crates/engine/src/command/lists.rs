@@ -1,0 +1,1 @@
+//! The lists family. (Being written.)

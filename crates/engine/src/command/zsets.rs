@@ -1,0 +1,1 @@
+//! The zsets family. (Being written.)

@@ -1,0 +1,11 @@
+//! The collection types, one file each, owned by their command families.
+
+mod hash;
+mod list;
+mod set;
+mod zset;
+
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
+pub use zset::ZSet;
