@@ -28,6 +28,21 @@ pub struct ClientState {
     pub created_ms: u64,
     /// Lower-case name of the last command (`CLIENT INFO`).
     pub last_command: &'static str,
+    /// Set by a blocking command (BLPOP, BZPOPMIN, ...) that found nothing to serve: the front end parks the
+    /// client until one of the keys is signalled ready or the deadline passes, then runs the command again.
+    pub blocked: Option<BlockedOn>,
+    /// True while the client runs a transaction (or, later, a script): blocking commands must not block
+    /// there and answer their timeout reply at once, as in Redis.
+    pub in_transaction: bool,
+}
+
+/// What a blocked client waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedOn {
+    /// The keys whose change may let the command proceed.
+    pub keys: Vec<Bytes>,
+    /// Absolute Unix ms after which the command gives up with its timeout reply; `None` waits forever.
+    pub deadline_ms: Option<u64>,
 }
 
 impl ClientState {
@@ -45,6 +60,8 @@ impl ClientState {
             close_after_reply: false,
             created_ms: 0,
             last_command: "NULL",
+            blocked: None,
+            in_transaction: false,
         }
     }
 }

@@ -136,6 +136,8 @@ impl Engine {
             clock,
             server: ServerState {
                 stats: Stats::default(),
+                blocking_keys: Default::default(),
+                ready_keys: Vec::new(),
                 rng: rand::rngs::SmallRng::from_os_rng(),
                 info,
             },
@@ -197,7 +199,35 @@ impl Engine {
                 return Err(CommandError::ExecAbort);
             }
         }
-        Ok(cmds.iter().map(|argv| self.execute(client, argv)).collect())
+        client.in_transaction = true;
+        let replies = cmds.iter().map(|argv| self.execute(client, argv)).collect();
+        client.in_transaction = false;
+        Ok(replies)
+    }
+
+    /// Registers a blocked client's keys, so pushes to them are signalled (see [`Engine::drain_ready_keys`]).
+    pub fn register_blocked(&mut self, keys: &[Bytes]) {
+        for k in keys {
+            *self.server.blocking_keys.entry(k.clone()).or_insert(0) += 1;
+        }
+    }
+
+    /// Undoes [`Engine::register_blocked`] when a client is served, times out or disconnects.
+    pub fn unregister_blocked(&mut self, keys: &[Bytes]) {
+        for k in keys {
+            if let Some(n) = self.server.blocking_keys.get_mut(k) {
+                *n -= 1;
+                if *n == 0 {
+                    self.server.blocking_keys.remove(k);
+                }
+            }
+        }
+    }
+
+    /// Keys signalled ready since the last call, in signal order: the front end re-runs the commands of the
+    /// clients blocked on them, first blocked first served.
+    pub fn drain_ready_keys(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.server.ready_keys)
     }
 
     /// The checks before a command runs: it exists, the client may run it, the arity fits.

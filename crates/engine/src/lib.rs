@@ -21,7 +21,7 @@ pub mod transcript;
 mod types;
 mod value;
 
-pub use client::ClientState;
+pub use client::{BlockedOn, ClientState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{COMMANDS, CommandSpec, Flags, KeySpec, lookup};
 pub use engine::{Auth, ConnectionCounters, Engine, Propagate, REDIS_VERSION, ServerInfo, ct_eq};

@@ -201,12 +201,38 @@ impl Ctx<'_> {
     pub(crate) fn propagate(&mut self, argv: Vec<Bytes>) {
         self.propagate_as.get_or_insert_with(Vec::new).push(argv);
     }
+
+    /// Asks to block the client on `keys` for `timeout_ms` (0 = forever), for a blocking command that found
+    /// nothing to serve. Returns false when blocking is not allowed (inside a transaction or script): the
+    /// handler then answers its timeout reply at once. When it returns true, the handler still returns its
+    /// timeout reply; the front end parks the client and runs the command again when a key is signalled.
+    pub(crate) fn block(&mut self, keys: Vec<Bytes>, timeout_ms: u64) -> bool {
+        if self.client.in_transaction {
+            return false;
+        }
+        let deadline_ms = if timeout_ms == 0 { None } else { Some(self.now.saturating_add(timeout_ms)) };
+        self.client.blocked = Some(crate::client::BlockedOn { keys, deadline_ms });
+        true
+    }
+
+    /// Signals that `key` may now serve a blocked client (an element was pushed or added). Cheap when nobody
+    /// blocks on it.
+    pub(crate) fn signal_ready(&mut self, key: &Bytes) {
+        let s = &mut *self.server;
+        if s.blocking_keys.contains_key(key) && !s.ready_keys.contains(key) {
+            s.ready_keys.push(key.clone());
+        }
+    }
 }
 
 /// Server-wide state handlers may read or change (not the keyspace).
 #[derive(Debug)]
 pub struct ServerState {
     pub stats: Stats,
+    /// Keys some client is blocked on, with the number of such clients.
+    pub blocking_keys: HashMap<Bytes, usize>,
+    /// Blocking keys signalled ready since the last drain.
+    pub ready_keys: Vec<Bytes>,
     pub rng: rand::rngs::SmallRng,
     pub info: crate::ServerInfo,
 }
