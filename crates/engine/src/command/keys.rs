@@ -38,6 +38,7 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     Ok(Reply::Int(1))
 }
 
+/// `DEL key...`, and `UNLINK [key...]` (which Upstash answers with 0 when given no key).
 pub(super) fn del(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let now = ctx.now;
     let mut n = 0;
@@ -65,7 +66,7 @@ pub(super) fn expireat(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, Comma
 }
 
 pub(super) fn expiretime(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
-    ttl_generic(ctx, args, |at, _| (at / 1000) as i64)
+    ttl_generic(ctx, args, |at, _| (at as i64 + 500) / 1000)
 }
 
 pub(super) fn keys(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {

@@ -78,7 +78,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("TOUCH",       "touch",       -2, R.or(F),                   rest(1),                     "keyspace",   keys::touch),
     spec("TTL",         "ttl",         2,  R.or(F),                   one(1),                      "keyspace",   keys::ttl),
     spec("TYPE",        "type",        2,  R.or(F),                   one(1),                      "keyspace",   keys::type_),
-    spec("UNLINK",      "unlink",      -2, W.or(F),                   rest(1),                     "keyspace",   keys::del),
+    spec("UNLINK",      "unlink",      -1, W.or(F),                   rest(1),                     "keyspace",   keys::del),
     // hashes (rows in name order)
 
     // lists (rows in name order)
