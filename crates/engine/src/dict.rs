@@ -537,6 +537,45 @@ impl<K, V, S> Dict<K, V, S> {
         }
     }
 
+    /// Moves up to `n_buckets` non-empty buckets from the old table to the new
+    /// one, skipping at most `10 * n_buckets` empty buckets. Returns whether a
+    /// rehash is still in progress afterwards (a finished rehash may chain
+    /// into the next resize, see `finish_rehash`). Cheap no-op when not
+    /// rehashing.
+    pub fn rehash_step(&mut self, n_buckets: usize) -> bool {
+        if !self.is_rehashing() {
+            return false;
+        }
+        let mut empty_visits = n_buckets.saturating_mul(EMPTY_VISITS_PER_STEP);
+        let mut moved = 0;
+        while moved < n_buckets && self.t0.len > 0 {
+            // t0.len > 0 guarantees a non-empty bucket at or after rehash_idx.
+            while self.t0.buckets[self.rehash_idx].is_none() {
+                self.rehash_idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    return true;
+                }
+            }
+            let mut link = self.t0.buckets[self.rehash_idx].take();
+            while let Some(mut node) = link {
+                link = node.next.take();
+                let i1 = self.t1.index(node.hash);
+                let slot = &mut self.t1.buckets[i1];
+                node.next = slot.take();
+                *slot = Some(node);
+                self.t0.len -= 1;
+                self.t1.len += 1;
+            }
+            self.rehash_idx += 1;
+            moved += 1;
+        }
+        if self.t0.len == 0 {
+            self.finish_rehash();
+        }
+        self.is_rehashing()
+    }
+
     /// Starts a resize to `new_size` buckets (a power of two). Requires that
     /// no rehash is in progress. Allocates the new (zeroed) bucket array but
     /// moves no elements; an empty dict just swaps in the new array.
@@ -591,45 +630,6 @@ where
     #[inline]
     fn hash<Q: ?Sized + Hash>(&self, key: &Q) -> u64 {
         self.hash_builder.hash_one(key)
-    }
-
-    /// Moves up to `n_buckets` non-empty buckets from the old table to the new
-    /// one, skipping at most `10 * n_buckets` empty buckets. Returns whether a
-    /// rehash is still in progress afterwards (a finished rehash may chain
-    /// into the next resize, see `finish_rehash`). Cheap no-op when not
-    /// rehashing.
-    pub fn rehash_step(&mut self, n_buckets: usize) -> bool {
-        if !self.is_rehashing() {
-            return false;
-        }
-        let mut empty_visits = n_buckets.saturating_mul(EMPTY_VISITS_PER_STEP);
-        let mut moved = 0;
-        while moved < n_buckets && self.t0.len > 0 {
-            // t0.len > 0 guarantees a non-empty bucket at or after rehash_idx.
-            while self.t0.buckets[self.rehash_idx].is_none() {
-                self.rehash_idx += 1;
-                empty_visits -= 1;
-                if empty_visits == 0 {
-                    return true;
-                }
-            }
-            let mut link = self.t0.buckets[self.rehash_idx].take();
-            while let Some(mut node) = link {
-                link = node.next.take();
-                let i1 = self.t1.index(node.hash);
-                let slot = &mut self.t1.buckets[i1];
-                node.next = slot.take();
-                *slot = Some(node);
-                self.t0.len -= 1;
-                self.t1.len += 1;
-            }
-            self.rehash_idx += 1;
-            moved += 1;
-        }
-        if self.t0.len == 0 {
-            self.finish_rehash();
-        }
-        self.is_rehashing()
     }
 
     /// The per-operation rehash step of mutating methods.
