@@ -11,9 +11,10 @@ use rand::SeedableRng;
 
 use crate::client::ClientState;
 use crate::clock::Clock;
-use crate::command::{Args, CommandSpec, Ctx, Flags, ServerState, lookup};
+use crate::command::{Args, CommandSpec, Ctx, Flags, ServerState, allowed_read_only, lookup};
 use crate::error::{CommandError, unknown_command};
 use crate::keyspace::Keyspace;
+use crate::scripting::{ScriptControl, Scripting};
 use crate::stats::Stats;
 
 /// The Redis version larder reports to clients (`INFO`, `HELLO`): the command set it follows.
@@ -131,11 +132,16 @@ impl Engine {
     /// A new, empty engine.
     pub fn new(clock: Arc<dyn Clock>, mut info: ServerInfo) -> Engine {
         info.start_ms = clock.now_ms();
+        let script_control = Arc::new(ScriptControl::default());
+        let scripting = Scripting::new(script_control.clone())
+            .unwrap_or_else(|e| panic!("the embedded Lua state starts: {e}"));
         Engine {
             db: Keyspace::default(),
             clock,
             server: ServerState {
                 stats: Stats::default(),
+                scripting: Some(Box::new(scripting)),
+                script_control,
                 blocking_keys: Default::default(),
                 ready_keys: Vec::new(),
                 rng: rand::rngs::SmallRng::from_os_rng(),
@@ -157,6 +163,11 @@ impl Engine {
         let mut c = ClientState::new(id, addr, self.server.info.auth.is_none());
         c.created_ms = self.clock.now_ms();
         c
+    }
+
+    /// The running-script state, for `BUSY` replies and `SCRIPT KILL` without the engine lock.
+    pub fn script_control(&self) -> Arc<ScriptControl> {
+        self.server.script_control.clone()
     }
 
     /// Server facts (`INFO`).
@@ -251,7 +262,7 @@ impl Engine {
             self.server.stats.rejected_calls += 1;
             return Err(CommandError::WrongArity(spec.lower.to_string()));
         }
-        if client.readonly && (spec.flags.has(Flags::WRITE) || spec.flags.has(Flags::DANGEROUS)) {
+        if client.readonly && !allowed_read_only(spec.flags) {
             self.server.stats.rejected_calls += 1;
             return Err(CommandError::NoPerm(spec.lower.to_string()));
         }
@@ -283,6 +294,12 @@ impl Engine {
             self.server.stats.dirty += dirty;
             if let Some(sink) = &mut self.sink {
                 match propagate_as {
+                    // Several effects of one command (a script) replay atomically.
+                    Some(cmds) if cmds.len() > 1 => {
+                        sink.propagate(&[Bytes::from_static(b"MULTI")]);
+                        cmds.iter().for_each(|c| sink.propagate(c));
+                        sink.propagate(&[Bytes::from_static(b"EXEC")]);
+                    }
                     Some(cmds) => cmds.iter().for_each(|c| sink.propagate(c)),
                     None => sink.propagate(argv),
                 }

@@ -6,6 +6,7 @@ pub mod args;
 mod hashes;
 mod keys;
 mod lists;
+mod scripting;
 mod server;
 mod sets;
 mod strings;
@@ -32,6 +33,10 @@ use crate::stats::Stats;
 pub struct Flags(u32);
 
 impl Flags {
+    /// May write through what it runs (EVAL, EVALSHA, FCALL): refused to read-only tokens.
+    pub const MAY_REPLICATE: Flags = Flags(1 << 10);
+    /// May run while a script is busy (SCRIPT KILL): the front ends answer it without the engine lock.
+    pub const ALLOW_BUSY: Flags = Flags(1 << 11);
     /// Changes data: refused to read-only clients, propagated to the AOF.
     pub const WRITE: Flags = Flags(1);
     /// Only reads data.
@@ -68,7 +73,9 @@ impl Flags {
 
     /// The names `COMMAND INFO` reports.
     pub fn names(self) -> Vec<&'static str> {
-        const NAMES: [(Flags, &str); 10] = [
+        const NAMES: [(Flags, &str); 12] = [
+            (Flags::MAY_REPLICATE, "may_replicate"),
+            (Flags::ALLOW_BUSY, "allow_busy"),
             (Flags::WRITE, "write"),
             (Flags::READONLY, "readonly"),
             (Flags::DENYOOM, "denyoom"),
@@ -228,9 +235,67 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether a client with a read-only token may run a command with these flags.
+pub(crate) fn allowed_read_only(flags: Flags) -> bool {
+    !(flags.has(Flags::WRITE) || flags.has(Flags::DANGEROUS) || flags.has(Flags::MAY_REPLICATE))
+}
+
+/// Runs one command for `redis.call` inside a script: the script's checks (no script-only commands,
+/// script-style errors, no writes from read-only scripts), then the handler against the same keyspace,
+/// with the command's effects propagated as part of the script's.
+pub(crate) fn call_from_script(
+    ctx: &mut Ctx<'_>,
+    argv: &[Bytes],
+    read_only: bool,
+    control: &crate::scripting::ScriptControl,
+) -> Result<Reply, CommandError> {
+    let spec = lookup(&argv[0])
+        .ok_or_else(|| CommandError::custom("ERR Unknown Redis command called from script"))?;
+    if spec.flags.has(Flags::NOSCRIPT) {
+        return Err(CommandError::custom("ERR This Redis command is not allowed from script"));
+    }
+    if !spec.arity_ok(argv.len()) {
+        return Err(CommandError::custom(
+            "ERR Wrong number of args calling Redis command from script",
+        ));
+    }
+    if read_only && spec.is_write() {
+        return Err(CommandError::custom(
+            "ERR Write commands are not allowed from read-only scripts.",
+        ));
+    }
+    if ctx.client.readonly && !allowed_read_only(spec.flags) {
+        return Err(CommandError::NoPerm(spec.lower.to_string()));
+    }
+    let mut sub = Ctx {
+        db: &mut *ctx.db,
+        now: ctx.now,
+        now_us: ctx.now_us,
+        client: &mut *ctx.client,
+        server: &mut *ctx.server,
+        dirty: 0,
+        propagate_as: None,
+    };
+    let result = (spec.handler)(&mut sub, Args::new(argv));
+    let (dirty, propagate_as) = (sub.dirty, sub.propagate_as.take());
+    if result.is_ok() && dirty > 0 {
+        control.mark_wrote();
+        ctx.dirty += dirty;
+        match propagate_as {
+            Some(cmds) => cmds.into_iter().for_each(|c| ctx.propagate(c)),
+            None => ctx.propagate(argv.to_vec()),
+        }
+    }
+    result
+}
+
 /// Server-wide state handlers may read or change (not the keyspace).
 #[derive(Debug)]
 pub struct ServerState {
+    /// The Lua state and script cache; taken out while a script runs.
+    pub(crate) scripting: Option<Box<crate::scripting::Scripting>>,
+    /// Shared with the front ends for BUSY and SCRIPT KILL.
+    pub(crate) script_control: std::sync::Arc<crate::scripting::ScriptControl>,
     pub stats: Stats,
     /// Keys some client is blocked on, with the number of such clients.
     pub blocking_keys: HashMap<Bytes, usize>,

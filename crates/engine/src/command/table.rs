@@ -1,6 +1,6 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
-use super::{CommandSpec, Flags, Handler, KeySpec, keys, server, strings};
+use super::{CommandSpec, Flags, Handler, KeySpec, keys, scripting, server, strings};
 
 const W: Flags = Flags::WRITE;
 const R: Flags = Flags::READONLY;
@@ -12,6 +12,8 @@ const NA: Flags = Flags::NO_AUTH;
 const D: Flags = Flags::DANGEROUS;
 const C: Flags = Flags::CONNECTION;
 const ND: Flags = Flags::NONDETERMINISTIC;
+const MR: Flags = Flags::MAY_REPLICATE;
+const AB: Flags = Flags::ALLOW_BUSY;
 
 const fn spec(
     name: &'static str,
@@ -87,6 +89,12 @@ pub static COMMANDS: &[CommandSpec] = &[
 
     // sorted sets (rows in name order)
 
+    // scripting
+    spec("EVAL",        "eval",        -3, NS.or(MR),                 NK,                          "scripting",  scripting::eval),
+    spec("EVALSHA",     "evalsha",     -3, NS.or(MR),                 NK,                          "scripting",  scripting::evalsha),
+    spec("EVALSHA_RO",  "evalsha_ro",  -3, NS.or(R),                  NK,                          "scripting",  scripting::evalsha_ro),
+    spec("EVAL_RO",     "eval_ro",     -3, NS.or(R),                  NK,                          "scripting",  scripting::eval_ro),
+    spec("SCRIPT",      "script",      -2, NS.or(AB),                 NK,                          "scripting",  scripting::script),
     // server and connection
     spec("AUTH",        "auth",        -2, NS.or(NA).or(F).or(C),     NK,                          "connection", server::auth),
     spec("CLIENT",      "client",      -2, NS.or(C),                  NK,                          "connection", server::client),

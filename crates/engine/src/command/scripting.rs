@@ -1,0 +1,129 @@
+//! The scripting family: EVAL, EVALSHA and their read-only variants, SCRIPT.
+
+use bytes::Bytes;
+use larder_resp::Reply;
+
+use super::{Args, Ctx};
+use crate::error::CommandError;
+use crate::scripting::Source;
+
+/// `EVAL script numkeys [key ...] [arg ...]`
+pub(super) fn eval(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    run(ctx, args, false, false)
+}
+
+/// `EVALSHA sha1 numkeys [key ...] [arg ...]`
+pub(super) fn evalsha(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    run(ctx, args, true, false)
+}
+
+/// `EVALSHA_RO sha1 numkeys [key ...] [arg ...]`
+pub(super) fn evalsha_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    run(ctx, args, true, true)
+}
+
+/// `EVAL_RO script numkeys [key ...] [arg ...]`
+pub(super) fn eval_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    run(ctx, args, false, true)
+}
+
+/// `SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP`
+pub(super) fn script(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let sub = args.next_bytes()?;
+    let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());
+    let wrong = || {
+        CommandError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SCRIPT HELP.",
+            String::from_utf8_lossy(sub)
+        ))
+    };
+    let scripting = ctx
+        .server
+        .scripting
+        .as_mut()
+        .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
+    if is("LOAD") {
+        if args.remaining() != 1 {
+            return Err(wrong());
+        }
+        let sha = scripting.load(args.next_bytes()?)?;
+        Ok(Reply::Bulk(Bytes::from(sha)))
+    } else if is("EXISTS") {
+        let shas = args.rest();
+        if shas.is_empty() {
+            return Err(wrong());
+        }
+        Ok(Reply::Array(shas.iter().map(|s| Reply::Int(scripting.exists(s) as i64)).collect()))
+    } else if is("FLUSH") {
+        if args.remaining() > 1 {
+            return Err(wrong());
+        }
+        if !args.is_empty() && args.keyword(&["ASYNC", "SYNC"]).is_none() {
+            return Err(CommandError::custom("ERR SCRIPT FLUSH only support SYNC|ASYNC option"));
+        }
+        scripting.flush();
+        Ok(Reply::OK)
+    } else if is("KILL") {
+        if !args.is_empty() {
+            return Err(wrong());
+        }
+        // Under the engine lock no script is running; a busy script is killed by the front ends through
+        // `ScriptControl` without the lock.
+        let reply = scripting.control().kill();
+        match reply {
+            Reply::Error(e) => Err(CommandError::custom(e)),
+            other => Ok(other),
+        }
+    } else if is("HELP") {
+        Ok(Reply::Array(
+            [
+                "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "EXISTS <sha1> [<sha1> ...]",
+                "    Return information about the existence of the scripts in the script cache.",
+                "FLUSH [ASYNC|SYNC]",
+                "    Flush the Lua scripts cache.",
+                "KILL",
+                "    Kill the currently executing Lua script.",
+                "LOAD <script>",
+                "    Load a script into the scripts cache without executing it.",
+            ]
+            .iter()
+            .map(|l| Reply::simple_owned(l))
+            .collect(),
+        ))
+    } else {
+        Err(CommandError::UnknownSubcommand {
+            cmd: "SCRIPT".into(),
+            sub: crate::error::sanitize(sub, 128),
+        })
+    }
+}
+
+fn run(
+    ctx: &mut Ctx<'_>,
+    mut args: Args<'_>,
+    by_sha: bool,
+    read_only: bool,
+) -> Result<Reply, CommandError> {
+    let script = args.next_bytes()?;
+    let numkeys = args.next_i64()?;
+    let rest = args.rest();
+    if numkeys > rest.len() as i64 {
+        return Err(CommandError::custom(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    if numkeys < 0 {
+        return Err(CommandError::custom("ERR Number of keys can't be negative"));
+    }
+    let (keys, argv) = rest.split_at(numkeys as usize);
+    let mut scripting = ctx
+        .server
+        .scripting
+        .take()
+        .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
+    let source = if by_sha { Source::Sha(script) } else { Source::Body(script) };
+    let result = scripting.run(ctx, source, keys, argv, read_only);
+    ctx.server.scripting = Some(scripting);
+    result
+}

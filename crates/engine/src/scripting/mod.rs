@@ -1,0 +1,649 @@
+//! Lua scripting: one embedded Lua 5.1 state (mlua, built from source), a sandbox shaped like Redis 7's,
+//! the script cache, and running a script atomically against the keyspace.
+//!
+//! A script runs inside the `EVAL` handler while the engine is locked, so nothing else runs in between.
+//! `redis.call` re-enters the command table through [`crate::command::call_from_script`] with the same
+//! `Ctx`; its writes are propagated as their own effects (Redis 7's effects replication). A runaway script
+//! is stopped by `SCRIPT KILL` through [`ScriptControl`], which the front ends reach without the engine
+//! lock; after the busy threshold they answer other clients with `BUSY`.
+
+mod convert;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bytes::Bytes;
+use larder_resp::Reply;
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+
+use crate::command::{Ctx, call_from_script};
+use crate::error::CommandError;
+
+/// How long a script may run before other clients get `BUSY` (Redis's `busy-reply-threshold`).
+pub const BUSY_THRESHOLD_MS: u64 = 5000;
+
+/// The state of the running script, shared with the front ends so they can answer `BUSY` and run
+/// `SCRIPT KILL` without taking the engine lock.
+#[derive(Debug, Default)]
+pub struct ScriptControl {
+    running: AtomicBool,
+    started_ms: AtomicU64,
+    kill: AtomicBool,
+    wrote: AtomicBool,
+}
+
+impl ScriptControl {
+    /// Whether a script has been running for longer than the busy threshold at `now_ms`.
+    pub fn is_busy(&self, now_ms: u64) -> bool {
+        self.running.load(Ordering::Acquire)
+            && now_ms.saturating_sub(self.started_ms.load(Ordering::Acquire)) >= BUSY_THRESHOLD_MS
+    }
+
+    /// Whether a script is running at all.
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// `SCRIPT KILL`: stops the running script unless it already wrote.
+    pub fn kill(&self) -> Reply {
+        if !self.running.load(Ordering::Acquire) {
+            return Reply::Error("NOTBUSY No scripts in execution right now.".into());
+        }
+        if self.wrote.load(Ordering::Acquire) {
+            return Reply::Error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.".into());
+        }
+        self.kill.store(true, Ordering::Release);
+        Reply::OK
+    }
+
+    pub(crate) fn mark_wrote(&self) {
+        self.wrote.store(true, Ordering::Release);
+    }
+}
+
+/// Flags from a script's `#!lua flags=...` first line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ScriptFlags {
+    /// The script has a shebang line (scripts without one keep Redis's legacy permissive behaviour).
+    pub shebang: bool,
+    pub no_writes: bool,
+    pub allow_oom: bool,
+}
+
+struct Script {
+    func: Function,
+    flags: ScriptFlags,
+}
+
+/// The Lua state and the script cache.
+pub(crate) struct Scripting {
+    lua: Lua,
+    /// Hidden helpers of the sandbox; `hidden.redis` is the real `redis` table whose `call`/`pcall` are
+    /// installed for each run.
+    hidden: Table,
+    /// The sandbox's global environment (a read-only proxy of the real globals).
+    env: Table,
+    /// `function(f) return xpcall(f, handler) end`, with a handler that records the error line.
+    runner: Function,
+    scripts: HashMap<String, Script>,
+    control: Arc<ScriptControl>,
+    resp3: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Scripting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scripting").field("scripts", &self.scripts.len()).finish_non_exhaustive()
+    }
+}
+
+/// Which script to run.
+pub(crate) enum Source<'a> {
+    Body(&'a Bytes),
+    Sha(&'a Bytes),
+}
+
+const SANDBOX: &str = r#"
+local hidden, real, handler = ...
+local function protect(t, name)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function() error("Attempt to modify a readonly table", 2) end,
+    __metatable = false,
+  })
+end
+local redis = {}
+hidden.redis = redis
+-- redis.call and redis.pcall are installed for each run (they reach the command table). redis.call
+-- raises Rust-side errors; pcall and xpcall hand them to scripts as the plain message string, as in Redis.
+local rawpcall, rawxpcall, errmsg = pcall, xpcall, hidden.errmsg
+local function fix(ok, ...)
+  if not ok then
+    local e = ...
+    if type(e) == 'userdata' then e = errmsg(e) end
+    return false, e
+  end
+  return ok, ...
+end
+real.pcall = function(f, ...) return fix(rawpcall(f, ...)) end
+real.xpcall = function(f, h)
+  return rawxpcall(f, function(e)
+    if type(e) == 'userdata' then e = errmsg(e) end
+    return h(e)
+  end)
+end
+redis.error_reply = function(msg)
+  if type(msg) ~= 'string' then error("wrong number or type of arguments", 2) end
+  return {err = msg}
+end
+redis.status_reply = function(msg)
+  if type(msg) ~= 'string' then error("wrong number or type of arguments", 2) end
+  return {ok = msg}
+end
+redis.sha1hex = function(s) return hidden.sha1hex(s) end
+redis.log = function(level, ...) return hidden.log(level, ...) end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.setresp = function(v) return hidden.setresp(v) end
+redis.replicate_commands = function() return true end
+redis.set_repl = function(v) end
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.breakpoint = function() return false end
+redis.debug = function() end
+redis.acl_check_cmd = function(...) return hidden.acl_check_cmd(...) end
+redis.REDIS_VERSION = hidden.version
+redis.REDIS_VERSION_NUM = hidden.version_num
+real.redis = protect(redis)
+for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'cjson', 'bit', 'struct', 'cmsgpack'}) do
+  if real[name] ~= nil then real[name] = protect(real[name]) end
+end
+local env = setmetatable({}, {
+  __index = function(_, k)
+    local v = real[k]
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = function() error("Attempt to modify a readonly table", 2) end,
+  __metatable = false,
+})
+real._G = env
+local runner = function(f)
+  return rawxpcall(f, handler)
+end
+return env, runner
+"#;
+
+impl Scripting {
+    /// A fresh Lua state with Redis's sandbox.
+    pub(crate) fn new(control: Arc<ScriptControl>) -> mlua::Result<Scripting> {
+        let lua =
+            Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
+        let globals = lua.globals();
+        // The error handler records the script line the error came from, like Redis's
+        // `__redis__err__handler`: the innermost frame of the user's script (errors raised by `error`, by
+        // `redis.call` or by the sandbox's global guard all report the script line that caused them).
+        let handler = lua.create_function(|lua, err: Value| {
+            let mut line = 0;
+            for level in 1..64 {
+                let frame = lua.inspect_stack(level, |d| {
+                    (
+                        d.source().source.as_deref() == Some("@user_script"),
+                        d.current_line().unwrap_or(0),
+                    )
+                });
+                match frame {
+                    Some((true, l)) => {
+                        line = l;
+                        break;
+                    }
+                    Some(_) => continue,
+                    None => break,
+                }
+            }
+            let t = lua.create_table()?;
+            t.raw_set("e", err)?;
+            t.raw_set("line", line)?;
+            Ok(t)
+        })?;
+        for name in [
+            "dofile",
+            "loadfile",
+            "print",
+            "getfenv",
+            "setfenv",
+            "newproxy",
+            "module",
+            "require",
+            "package",
+            "load",
+            "loadstring",
+            "debug",
+            "io",
+            "os",
+        ] {
+            globals.raw_set(name, Value::Nil)?;
+        }
+        let hidden = lua.create_table()?;
+        hidden.raw_set("version", crate::REDIS_VERSION)?;
+        hidden.raw_set("version_num", version_num(crate::REDIS_VERSION))?;
+        hidden.raw_set(
+            "sha1hex",
+            lua.create_function(|_, s: mlua::String| {
+                Ok(sha1_smol::Sha1::from(&s.as_bytes()[..]).digest().to_string())
+            })?,
+        )?;
+        hidden.raw_set(
+            "log",
+            lua.create_function(|_, (level, args): (i64, MultiValue)| {
+                let msg: Vec<String> = args.iter().filter_map(|v| v.to_string().ok()).collect();
+                let msg = msg.join(" ");
+                match level {
+                    3 => tracing::warn!(target: "larder::script", "{msg}"),
+                    2 => tracing::info!(target: "larder::script", "{msg}"),
+                    _ => tracing::debug!(target: "larder::script", "{msg}"),
+                }
+                Ok(())
+            })?,
+        )?;
+        hidden.raw_set("errmsg", lua.create_function(|_, e: Value| Ok(error_message(&e)))?)?;
+        let resp3 = Arc::new(AtomicBool::new(false));
+        let r3 = resp3.clone();
+        hidden.raw_set(
+            "setresp",
+            lua.create_function(move |_, v: i64| match v {
+                2 | 3 => {
+                    r3.store(v == 3, Ordering::Relaxed);
+                    Ok(())
+                }
+                _ => Err(mlua::Error::RuntimeError("RESP version must be 2 or 3.".into())),
+            })?,
+        )?;
+        hidden.raw_set(
+            "acl_check_cmd",
+            lua.create_function(|_, args: MultiValue| {
+                let name = args.front().and_then(|v| v.as_string().map(|s| s.as_bytes().to_vec()));
+                match name.and_then(|n| crate::command::lookup(&n)) {
+                    Some(_) => Ok(true),
+                    None => Err(mlua::Error::RuntimeError(
+                        "Invalid command passed to redis.acl_check_cmd()".into(),
+                    )),
+                }
+            })?,
+        )?;
+        // Like Redis 7, `math.random` is Redis's lrand48 seeded once at start (scripts replicate by effects, so
+        // they need not be deterministic).
+        let rand_state = Arc::new(AtomicU64::new(srand48(rand::random::<i32>())));
+        install_random(&lua, &rand_state)?;
+        let (env, runner): (Table, Function) = lua.load(SANDBOX).set_name("=sandbox").call((
+            hidden.clone(),
+            globals.clone(),
+            handler,
+        ))?;
+        let hook_control = control.clone();
+        lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| {
+            if hook_control.kill.load(Ordering::Acquire) {
+                return Err(mlua::Error::RuntimeError(
+                    "ERR Script killed by user with SCRIPT KILL...".into(),
+                ));
+            }
+            Ok(VmState::Continue)
+        })?;
+        Ok(Scripting { lua, hidden, env, runner, scripts: HashMap::new(), control, resp3 })
+    }
+
+    /// The control shared with the front ends.
+    pub(crate) fn control(&self) -> Arc<ScriptControl> {
+        self.control.clone()
+    }
+
+    /// `SCRIPT LOAD`: compiles and caches a script, returning its SHA1.
+    pub(crate) fn load(&mut self, body: &[u8]) -> Result<String, CommandError> {
+        let sha = sha1_smol::Sha1::from(body).digest().to_string();
+        if !self.scripts.contains_key(&sha) {
+            let script = self.compile(body)?;
+            self.scripts.insert(sha.clone(), script);
+        }
+        Ok(sha)
+    }
+
+    /// `SCRIPT EXISTS`.
+    pub(crate) fn exists(&self, sha: &[u8]) -> bool {
+        std::str::from_utf8(sha).is_ok_and(|s| self.scripts.contains_key(&s.to_ascii_lowercase()))
+    }
+
+    /// `SCRIPT FLUSH`: forgets every script.
+    pub(crate) fn flush(&mut self) {
+        self.scripts.clear();
+        self.lua.gc_collect().ok();
+    }
+
+    fn compile(&self, body: &[u8]) -> Result<Script, CommandError> {
+        let (flags, code) = parse_shebang(body)?;
+        let func = self
+            .lua
+            .load(&code[..])
+            .set_name("@user_script")
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| {
+                let msg = match &e {
+                    mlua::Error::SyntaxError { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                CommandError::custom(format!(
+                    "ERR Error compiling script (new function): {}",
+                    one_line(&msg)
+                ))
+            })?;
+        Ok(Script { func, flags })
+    }
+
+    /// Runs a script (EVAL, EVALSHA and their `_RO` variants) with `keys` and `args`, against `ctx`.
+    pub(crate) fn run(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        source: Source<'_>,
+        keys: &[Bytes],
+        args: &[Bytes],
+        read_only_call: bool,
+    ) -> Result<Reply, CommandError> {
+        let sha = match source {
+            Source::Sha(s) => {
+                let s = std::str::from_utf8(s).map(str::to_ascii_lowercase).unwrap_or_default();
+                if s.len() != 40 || !self.scripts.contains_key(&s) {
+                    return Err(CommandError::custom(
+                        "NOSCRIPT No matching script. Please use EVAL.",
+                    ));
+                }
+                s
+            }
+            Source::Body(b) => self.load(b)?,
+        };
+        let script = self.scripts.get(&sha).expect("loaded above");
+        let read_only = read_only_call || script.flags.no_writes;
+        let func = script.func.clone();
+        let lua = &self.lua;
+        let globals = lua.globals();
+        let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, k) in items.iter().enumerate() {
+                t.raw_set(i + 1, lua.create_string(k)?)?;
+            }
+            Ok(t)
+        };
+        let lua_err =
+            |e: mlua::Error| CommandError::custom(format!("ERR {}", one_line(&e.to_string())));
+        globals.raw_set("KEYS", to_table(keys).map_err(lua_err)?).map_err(lua_err)?;
+        globals.raw_set("ARGV", to_table(args).map_err(lua_err)?).map_err(lua_err)?;
+        self.resp3.store(false, Ordering::Relaxed);
+        self.control.kill.store(false, Ordering::Release);
+        self.control.wrote.store(false, Ordering::Release);
+        self.control.started_ms.store(ctx.now, Ordering::Release);
+        self.control.running.store(true, Ordering::Release);
+        let was_in_transaction = ctx.client.in_transaction;
+        ctx.client.in_transaction = true;
+
+        let ctx_cell = RefCell::new(&mut *ctx);
+        let resp3 = self.resp3.clone();
+        let control = self.control.clone();
+        let redis: Table = self.hidden.raw_get("redis").map_err(lua_err)?;
+        // One command from the script, as a reply (errors included).
+        let run_command = |lua: &Lua, args: MultiValue| -> Reply {
+            if args.is_empty() {
+                return Reply::Error(
+                    "ERR Please specify at least one argument for this redis lib call".into(),
+                );
+            }
+            let mut argv = Vec::with_capacity(args.len());
+            for a in args.iter() {
+                match convert::lua_to_arg(a) {
+                    Some(b) => argv.push(b),
+                    None => {
+                        return Reply::Error(
+                            "ERR Lua redis lib command arguments must be strings or integers"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            let _ = lua;
+            let mut guard = ctx_cell.borrow_mut();
+            call_from_script(&mut guard, &argv, read_only, &control)
+                .unwrap_or_else(|e| Reply::Error(e.to_string().into()))
+        };
+        let outcome = lua.scope(|scope| {
+            let call =
+                scope.create_function(|lua, args: MultiValue| match run_command(lua, args) {
+                    Reply::Error(e) => Err(mlua::Error::RuntimeError(e.into_owned())),
+                    reply => convert::reply_to_lua(lua, &reply, resp3.load(Ordering::Relaxed)),
+                })?;
+            let pcall = scope.create_function(|lua, args: MultiValue| {
+                let reply = run_command(lua, args);
+                convert::reply_to_lua(lua, &reply, resp3.load(Ordering::Relaxed))
+            })?;
+            redis.raw_set("call", call)?;
+            redis.raw_set("pcall", pcall)?;
+            let r: mlua::Result<(bool, Value)> = self.runner.call(func);
+            redis.raw_set("call", Value::Nil)?;
+            redis.raw_set("pcall", Value::Nil)?;
+            r
+        });
+        ctx.client.in_transaction = was_in_transaction;
+        self.control.running.store(false, Ordering::Release);
+        let (ok, value) = outcome.map_err(lua_err)?;
+        if ok {
+            return Ok(convert::lua_to_reply(&value, 0));
+        }
+        // The error handler returned {e = <error>, line = <n>}.
+        let (e, line) = match &value {
+            Value::Table(t) => (
+                t.raw_get::<Value>("e").unwrap_or(Value::Nil),
+                t.raw_get::<i64>("line").unwrap_or(0),
+            ),
+            other => (other.clone(), 0),
+        };
+        let msg = match &e {
+            Value::Table(t) => match t.raw_get::<Value>("err") {
+                Ok(Value::String(s)) => s.to_string_lossy(),
+                _ => "ERR unknown error".to_string(),
+            },
+            // A Lua error raised with a string (`error('x')`, a runtime error): Redis adds the ERR code.
+            Value::String(s) => format!("ERR {}", s.to_string_lossy()),
+            // An error raised from Rust (`redis.call`, SCRIPT KILL): already a whole error line.
+            Value::Error(_) => {
+                let text = error_message(&e);
+                if text.split(' ').next().is_some_and(|code| {
+                    !code.is_empty() && code.chars().all(|c| c.is_ascii_uppercase())
+                }) {
+                    text
+                } else {
+                    format!("ERR {text}")
+                }
+            }
+            other => format!("ERR {}", other.to_string().unwrap_or_default()),
+        };
+        Err(CommandError::custom(format!(
+            "{} script: {sha}, on @user_script:{line}.",
+            one_line(&msg)
+        )))
+    }
+}
+
+/// The message of an error raised from Rust, without mlua's decorations.
+fn error_message(e: &Value) -> String {
+    fn inner(e: &mlua::Error) -> String {
+        match e {
+            mlua::Error::RuntimeError(m) => m.clone(),
+            mlua::Error::CallbackError { cause, .. } => inner(cause),
+            other => other.to_string(),
+        }
+    }
+    match e {
+        Value::Error(err) => inner(err),
+        Value::String(s) => s.to_string_lossy(),
+        other => other.to_string().unwrap_or_default(),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+/// `7.4.0` as Redis's `REDIS_VERSION_NUM`: `0x00MMmmpp`.
+fn version_num(v: &str) -> i64 {
+    let mut parts = v.split('.').map(|p| p.parse::<i64>().unwrap_or(0));
+    let (a, b, c) =
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (a << 16) | (b << 8) | c
+}
+
+/// Parses a `#!lua flags=...` first line. Returns the flags and the code to compile: the shebang line is
+/// turned into a comment so line numbers stay those of the script text.
+pub(crate) fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, Vec<u8>), CommandError> {
+    if !body.starts_with(b"#!") {
+        return Ok((ScriptFlags::default(), body.to_vec()));
+    }
+    let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[..end]).into_owned();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(CommandError::custom(format!(
+            "ERR Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut flags = ScriptFlags { shebang: true, ..ScriptFlags::default() };
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(CommandError::custom(format!("ERR Unknown lua shebang option: {part}")));
+        };
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            match flag {
+                "no-writes" => flags.no_writes = true,
+                "allow-oom" => flags.allow_oom = true,
+                // Accepted as Redis does; they do not change anything on a single node. `allow-key-locking`
+                // is Upstash's (its rate limiter sends it); larder's scripts always run under one lock.
+                "allow-stale" | "no-cluster" | "allow-cross-slot-keys" | "allow-key-locking" => {}
+                other => {
+                    return Err(CommandError::custom(format!(
+                        "ERR Unexpected flag in script shebang: {other}"
+                    )));
+                }
+            }
+        }
+    }
+    let mut code = Vec::with_capacity(body.len());
+    code.extend_from_slice(b"--");
+    code.extend_from_slice(&body[2..]);
+    Ok((flags, code))
+}
+
+// ---- math.random, like Redis's redisLrand48 ----
+
+fn srand48(seed: i32) -> u64 {
+    ((seed as u32 as u64) << 16) | 0x330E
+}
+
+fn lrand48(state: &AtomicU64) -> i64 {
+    let x = state.load(Ordering::Relaxed);
+    let next = (x.wrapping_mul(0x5DEE_CE66D).wrapping_add(0xB)) & ((1 << 48) - 1);
+    state.store(next, Ordering::Relaxed);
+    (next >> 17) as i64
+}
+
+fn install_random(lua: &Lua, state: &Arc<AtomicU64>) -> mlua::Result<()> {
+    let math: Table = lua.globals().get("math")?;
+    let s = state.clone();
+    math.raw_set(
+        "random",
+        lua.create_function(move |_, args: MultiValue| {
+            const MAX: i64 = i32::MAX as i64;
+            let r = (lrand48(&s) % MAX) as f64 / MAX as f64;
+            let n = |v: &Value| v.as_number().or_else(|| v.as_integer().map(|i| i as f64));
+            match args.len() {
+                0 => Ok(r),
+                1 => {
+                    let u = n(&args[0])
+                        .ok_or_else(|| {
+                            mlua::Error::RuntimeError(
+                                "bad argument #1 to 'random' (number expected)".into(),
+                            )
+                        })?
+                        .floor();
+                    if u < 1.0 {
+                        return Err(mlua::Error::RuntimeError(
+                            "bad argument #1 to 'random' (interval is empty)".into(),
+                        ));
+                    }
+                    Ok((r * u).floor() + 1.0)
+                }
+                2 => {
+                    let l = n(&args[0])
+                        .ok_or_else(|| {
+                            mlua::Error::RuntimeError(
+                                "bad argument #1 to 'random' (number expected)".into(),
+                            )
+                        })?
+                        .floor();
+                    let u = n(&args[1])
+                        .ok_or_else(|| {
+                            mlua::Error::RuntimeError(
+                                "bad argument #2 to 'random' (number expected)".into(),
+                            )
+                        })?
+                        .floor();
+                    if l > u {
+                        return Err(mlua::Error::RuntimeError(
+                            "bad argument #2 to 'random' (interval is empty)".into(),
+                        ));
+                    }
+                    Ok((r * (u - l + 1.0)).floor() + l)
+                }
+                _ => Err(mlua::Error::RuntimeError("wrong number of arguments".into())),
+            }
+        })?,
+    )?;
+    let s = state.clone();
+    math.raw_set(
+        "randomseed",
+        lua.create_function(move |_, seed: f64| {
+            s.store(srand48(seed as i64 as i32), Ordering::Relaxed);
+            Ok(())
+        })?,
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebangs() {
+        assert_eq!(parse_shebang(b"return 1").unwrap().0, ScriptFlags::default());
+        let (f, code) =
+            parse_shebang(b"#!lua flags=no-writes,allow-key-locking\nreturn 1").unwrap();
+        assert!(f.shebang && f.no_writes);
+        assert!(code.starts_with(b"--lua"));
+        assert!(parse_shebang(b"#!lua\nreturn 1").unwrap().0.shebang);
+        assert_eq!(
+            parse_shebang(b"#!luax\nreturn 1").unwrap_err().to_string(),
+            "ERR Unexpected engine in script shebang: #!luax"
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua name=x\n").unwrap_err().to_string(),
+            "ERR Unknown lua shebang option: name=x"
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua flags=bogus\n").unwrap_err().to_string(),
+            "ERR Unexpected flag in script shebang: bogus"
+        );
+    }
+
+    #[test]
+    fn version_number() {
+        assert_eq!(version_num("7.0.15"), 458767);
+    }
+}
