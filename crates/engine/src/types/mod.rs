@@ -8,4 +8,5 @@ mod zset;
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
+pub(crate) use set::Member;
 pub use zset::ZSet;
