@@ -28,7 +28,7 @@ const SREM_BATCH: usize = 1024;
 
 /// The largest reply SRANDMEMBER with a negative count builds. Redis streams any count (until the client
 /// is disconnected); larder builds replies in memory, so larger counts are refused.
-pub(crate) const MAX_RANDOM_REPLY: u64 = 1 << 24;
+pub(crate) const MAX_RANDOM_REPLY: u64 = 1 << 20;
 
 pub(super) fn sadd(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
@@ -84,7 +84,9 @@ pub(super) fn sintercard(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
         return Err(CommandError::custom("ERR numkeys should be greater than 0"));
     }
     if numkeys as u64 > args.remaining() as u64 {
-        return Err(CommandError::custom("ERR Number of keys can't be greater than number of args"));
+        return Err(CommandError::custom(
+            "ERR Number of keys can't be greater than number of args",
+        ));
     }
     let mut keys = Vec::with_capacity(numkeys as usize);
     for _ in 0..numkeys {
@@ -144,10 +146,7 @@ pub(super) fn smismember(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
     let now = ctx.now;
     let set = ctx.db.get_as::<Set>(key, now)?;
     Ok(Reply::Array(
-        members
-            .iter()
-            .map(|m| Reply::Int(set.is_some_and(|s| s.contains(m)) as i64))
-            .collect(),
+        members.iter().map(|m| Reply::Int(set.is_some_and(|s| s.contains(m)) as i64)).collect(),
     ))
 }
 
@@ -448,7 +447,8 @@ fn union_or_diff(ctx: &mut Ctx<'_>, keys: &[Bytes], op: SetOp) -> Result<Set, Co
             // Redis's choice: test each member of the first set against every other set (O(N*M),
             // favoured by half), or copy the first set and remove the others' members (O(total)).
             let test_work = first.len() as u64 * (others.len() as u64 + 1) / 2;
-            let remove_work = first.len() as u64 + others.iter().map(|s| s.len() as u64).sum::<u64>();
+            let remove_work =
+                first.len() as u64 + others.iter().map(|s| s.len() as u64).sum::<u64>();
             if test_work <= remove_work {
                 // Larger sets first: more likely to contain a member.
                 others.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -486,4 +486,333 @@ fn store(ctx: &mut Ctx<'_>, dst: &Bytes, result: Set) -> Reply {
         ctx.mark_dirty(1);
     }
     Reply::Int(n as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use larder_resp::Reply;
+
+    use crate::{ClientState, Engine, ManualClock, Propagate, ServerInfo};
+
+    type Log = Arc<Mutex<Vec<Vec<Bytes>>>>;
+
+    struct Sink(Log);
+
+    impl Propagate for Sink {
+        fn propagate(&mut self, argv: &[Bytes]) {
+            self.0.lock().unwrap().push(argv.to_vec());
+        }
+    }
+
+    struct T {
+        engine: Engine,
+        client: ClientState,
+        log: Log,
+    }
+
+    impl T {
+        fn new() -> T {
+            let mut engine =
+                Engine::new(Arc::new(ManualClock::new(1_700_000_000_000)), ServerInfo::default());
+            let log: Log = Arc::default();
+            engine.set_propagation(Box::new(Sink(log.clone())));
+            let client = engine.new_client("test".into());
+            T { engine, client, log }
+        }
+
+        fn run(&mut self, args: &[&str]) -> Reply {
+            let argv: Vec<Bytes> =
+                args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            self.engine.execute(&mut self.client, &argv)
+        }
+
+        fn run_owned(&mut self, argv: &[Bytes]) -> Reply {
+            self.engine.execute(&mut self.client, argv)
+        }
+
+        fn int(&mut self, args: &[&str]) -> i64 {
+            match self.run(args) {
+                Reply::Int(n) => n,
+                r => panic!("{args:?}: {r:?}"),
+            }
+        }
+
+        /// The members of a reply of bulk strings, sorted.
+        fn members(&mut self, args: &[&str]) -> Vec<Bytes> {
+            let items = match self.run(args) {
+                Reply::Set(v) | Reply::Array(v) => v,
+                r => panic!("{args:?}: {r:?}"),
+            };
+            let mut v: Vec<Bytes> = items.into_iter().map(bulk_of).collect();
+            v.sort();
+            v
+        }
+
+        fn take_log(&mut self) -> Vec<Vec<Bytes>> {
+            std::mem::take(&mut *self.log.lock().unwrap())
+        }
+
+        fn fill(&mut self, key: &str, members: impl IntoIterator<Item = String>) {
+            let mut argv =
+                vec![Bytes::from_static(b"SADD"), Bytes::copy_from_slice(key.as_bytes())];
+            argv.extend(members.into_iter().map(Bytes::from));
+            let n = argv.len() as i64 - 2;
+            assert_eq!(self.run_owned(&argv), Reply::Int(n));
+        }
+    }
+
+    fn bulk_of(r: Reply) -> Bytes {
+        match r {
+            Reply::Bulk(b) => b,
+            r => panic!("not a bulk: {r:?}"),
+        }
+    }
+
+    fn strs(n: usize) -> impl Iterator<Item = String> {
+        (0..n).map(|i| format!("m{i}"))
+    }
+
+    fn sorted_dedup(mut v: Vec<Bytes>) -> Vec<Bytes> {
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn spop_propagates_srem_then_del() {
+        for n in [20usize, 2000] {
+            for (ints, label) in [(false, "strings"), (true, "integers")] {
+                let mut t = T::new();
+                let members: Vec<String> =
+                    if ints { (0..n).map(|i| i.to_string()).collect() } else { strs(n).collect() };
+                t.fill("k", members.clone());
+                t.take_log();
+                let mut all = t.members(&["SMEMBERS", "k"]);
+                let mut popped = Vec::new();
+                // One member, then few (pick-and-remove), then most (copy-and-remove), then the rest.
+                let one = bulk_of(t.run(&["SPOP", "k"]));
+                assert_eq!(t.take_log(), vec![vec!["SREM".into(), "k".into(), one.clone()]]);
+                popped.push(one);
+                let left = n - 1;
+                for count in [left / 10, left - left / 10 - 2] {
+                    let got = t.members(&["SPOP", "k", &count.to_string()]);
+                    assert_eq!(got.len(), count, "{label}");
+                    assert_eq!(sorted_dedup(got.clone()).len(), count, "{label}: distinct");
+                    let log = t.take_log();
+                    let mut logged: Vec<Bytes> = Vec::new();
+                    for argv in &log {
+                        assert_eq!(&argv[..2], &[Bytes::from("SREM"), Bytes::from("k")]);
+                        assert!(argv.len() - 2 <= super::SREM_BATCH);
+                        logged.extend_from_slice(&argv[2..]);
+                    }
+                    logged.sort();
+                    assert_eq!(logged, got, "{label}: propagated members");
+                    for m in &got {
+                        let m = std::str::from_utf8(m).unwrap();
+                        assert_eq!(t.int(&["SISMEMBER", "k", m]), 0);
+                    }
+                    popped.extend(got);
+                }
+                assert_eq!(t.int(&["SCARD", "k"]) as usize, 2);
+                let rest = t.members(&["SPOP", "k", "5"]);
+                assert_eq!(t.take_log(), vec![vec![Bytes::from("DEL"), Bytes::from("k")]]);
+                assert_eq!(t.int(&["EXISTS", "k"]), 0);
+                popped.extend(rest);
+                popped.sort();
+                all.sort();
+                assert_eq!(popped, all, "{label}: every member popped once");
+            }
+        }
+    }
+
+    #[test]
+    fn spop_batches_srem() {
+        let mut t = T::new();
+        t.fill("k", strs(3000));
+        t.take_log();
+        let got = t.members(&["SPOP", "k", "2500"]);
+        assert_eq!(got.len(), 2500);
+        let sizes: Vec<usize> = t.take_log().iter().map(|a| a.len() - 2).collect();
+        assert_eq!(sizes, [1024, 1024, 452]);
+        assert_eq!(t.int(&["SCARD", "k"]), 500);
+    }
+
+    #[test]
+    fn no_change_no_propagation() {
+        let mut t = T::new();
+        t.fill("k", strs(3));
+        t.take_log();
+        for cmd in [
+            &["SADD", "k", "m0"][..],
+            &["SREM", "k", "zz"],
+            &["SREM", "missing", "zz"],
+            &["SPOP", "missing"],
+            &["SPOP", "missing", "2"],
+            &["SPOP", "k", "0"],
+            &["SMOVE", "k", "k", "m0"],
+            &["SMOVE", "k", "other", "zz"],
+            &["SMOVE", "missing", "other", "m0"],
+            &["SINTERSTORE", "d", "k", "missing"],
+            &["SDIFFSTORE", "d", "k", "k"],
+            &["SUNIONSTORE", "d", "missing"],
+        ] {
+            t.run(cmd);
+            assert_eq!(t.take_log(), Vec::<Vec<Bytes>>::new(), "{cmd:?}");
+        }
+        // Deleting an existing destination is a change, propagated as the command itself.
+        t.fill("d", strs(1));
+        t.take_log();
+        assert_eq!(t.int(&["SINTERSTORE", "d", "k", "missing"]), 0);
+        assert_eq!(t.take_log().len(), 1);
+        assert_eq!(t.int(&["EXISTS", "d"]), 0);
+    }
+
+    #[test]
+    fn srandmember_counts() {
+        for (n, ints) in [(10usize, true), (10, false), (400, true), (3000, false)] {
+            let mut t = T::new();
+            let members: Vec<String> =
+                if ints { (0..n).map(|i| i.to_string()).collect() } else { strs(n).collect() };
+            t.fill("k", members);
+            let all = t.members(&["SMEMBERS", "k"]);
+            // Distinct picks, for a small part (pick-and-add) and most of the set (copy-and-remove).
+            for count in [1, 2, n / 4, n / 2, n - 1, n, n + 5] {
+                let got = t.members(&["SRANDMEMBER", "k", &count.to_string()]);
+                assert_eq!(got.len(), count.min(n), "count {count} of {n}");
+                assert_eq!(sorted_dedup(got.clone()).len(), got.len(), "distinct");
+                assert!(got.iter().all(|m| all.binary_search(m).is_ok()));
+            }
+            // Repeats allowed.
+            let got = t.members(&["SRANDMEMBER", "k", &format!("-{}", 3 * n)]);
+            assert_eq!(got.len(), 3 * n);
+            assert!(got.iter().all(|m| all.binary_search(m).is_ok()));
+            assert_eq!(t.int(&["SCARD", "k"]) as usize, n);
+        }
+    }
+
+    #[test]
+    fn srandmember_refuses_huge_negative_counts() {
+        let mut t = T::new();
+        t.fill("k", strs(2));
+        assert!(t.run(&["SRANDMEMBER", "k", "-100000000000"]).is_error());
+        assert_eq!(t.run(&["SRANDMEMBER", "missing", "-100000000000"]), Reply::Array(vec![]));
+        assert_eq!(t.members(&["SRANDMEMBER", "k", "100000000000"]).len(), 2);
+    }
+
+    #[test]
+    fn sscan_returns_every_member() {
+        let mut t = T::new();
+        t.fill("k", strs(1500));
+        let mut seen = Vec::new();
+        let mut matched = Vec::new();
+        let mut cursor = Bytes::from("0");
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let argv = [Bytes::from("SSCAN"), Bytes::from("k"), cursor.clone()];
+            let Reply::Array(mut page) = t.run_owned(&argv) else { panic!() };
+            let Reply::Array(items) = page.pop().unwrap() else { panic!() };
+            cursor = bulk_of(page.pop().unwrap());
+            seen.extend(items.into_iter().map(bulk_of));
+            let argv = [
+                Bytes::from("SSCAN"),
+                Bytes::from("k"),
+                cursor.clone(),
+                Bytes::from("MATCH"),
+                Bytes::from("m1?"),
+                Bytes::from("COUNT"),
+                Bytes::from("50"),
+            ];
+            let Reply::Array(mut page) = t.run_owned(&argv) else { panic!() };
+            let Reply::Array(items) = page.pop().unwrap() else { panic!() };
+            matched.extend(items.into_iter().map(bulk_of));
+            if cursor.as_ref() == b"0" {
+                break;
+            }
+        }
+        assert!(calls > 10, "paged");
+        assert_eq!(sorted_dedup(seen), t.members(&["SMEMBERS", "k"]));
+        assert!(matched.iter().all(|m| m.len() == 3 && m.starts_with(b"m1")));
+    }
+
+    #[test]
+    fn algebra_on_mixed_forms() {
+        let mut t = T::new();
+        t.fill("ints", (0..600).map(|i| i.to_string()));
+        t.fill("small", (0..10).map(|i| (i * 100).to_string()));
+        t.fill("mixed", ["5", "100", "x", "y"].map(String::from));
+        let s = |v: &[&str]| {
+            let mut v: Vec<Bytes> =
+                v.iter().map(|m| Bytes::copy_from_slice(m.as_bytes())).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(t.members(&["SINTER", "mixed", "ints"]), s(&["5", "100"]));
+        assert_eq!(t.members(&["SINTER", "ints", "small", "mixed"]), s(&["100"]));
+        assert_eq!(t.members(&["SDIFF", "mixed", "ints"]), s(&["x", "y"]));
+        assert_eq!(t.members(&["SDIFF", "small", "ints"]), s(&["600", "700", "800", "900"]));
+        assert_eq!(t.int(&["SUNIONSTORE", "u", "small", "mixed"]), 13);
+        assert_eq!(t.int(&["SDIFFSTORE", "d", "ints", "small", "mixed"]), 593);
+        assert_eq!(t.int(&["SISMEMBER", "d", "5"]), 0);
+        assert_eq!(t.int(&["SISMEMBER", "d", "6"]), 1);
+        assert_eq!(t.int(&["SINTERCARD", "2", "ints", "u", "LIMIT", "3"]), 3);
+    }
+
+    #[test]
+    fn resp3_replies_are_sets() {
+        let mut t = T::new();
+        t.fill("k", strs(3));
+        for cmd in [
+            &["SMEMBERS", "k"][..],
+            &["SINTER", "k"],
+            &["SUNION", "k"],
+            &["SDIFF", "k"],
+            &["SMEMBERS", "missing"],
+            &["SPOP", "missing", "1"],
+            &["SPOP", "k", "1"],
+            &["SPOP", "k", "5"],
+        ] {
+            assert!(matches!(t.run(cmd), Reply::Set(_)), "{cmd:?}");
+        }
+        t.fill("k", strs(3));
+        for cmd in [
+            &["SRANDMEMBER", "k", "2"][..],
+            &["SRANDMEMBER", "missing", "2"],
+            &["SMISMEMBER", "k", "a"],
+        ] {
+            assert!(matches!(t.run(cmd), Reply::Array(_)), "{cmd:?}");
+        }
+    }
+
+    /// Whatever random choices SPOP made, replaying what was propagated rebuilds the same sets.
+    #[test]
+    fn replaying_the_propagated_commands_gives_the_same_sets() {
+        let mut a = T::new();
+        a.fill("s", strs(300));
+        a.fill("n", (0..300).map(|i| i.to_string()));
+        for cmd in [
+            &["SPOP", "s"][..],
+            &["SPOP", "s", "20"],
+            &["SPOP", "n", "250"],
+            &["SMOVE", "s", "n", "m7"],
+            &["SINTERSTORE", "i", "s", "n"],
+            &["SPOP", "n", "3"],
+            &["SDIFFSTORE", "s", "s", "n"],
+            &["SPOP", "s", "260"],
+            &["SUNIONSTORE", "u", "n", "s"],
+            &["SPOP", "i", "1"],
+        ] {
+            a.run(cmd);
+        }
+        let mut b = T::new();
+        for argv in a.take_log() {
+            assert!(!b.run_owned(&argv).is_error(), "{argv:?}");
+        }
+        for key in ["s", "n", "i", "u"] {
+            assert_eq!(a.members(&["SMEMBERS", key]), b.members(&["SMEMBERS", key]), "{key}");
+        }
+    }
 }

@@ -384,7 +384,7 @@ mod tests {
             s.insert(m.as_bytes());
         }
         let v: Vec<Bytes> = s.iter().map(Member::to_bytes).collect();
-        assert_eq!(v, ["-2", "0", "5", "9"].map(Bytes::from_static));
+        assert_eq!(v, ["-2", "0", "5", "9"].map(|m| Bytes::from_static(m.as_bytes())));
         assert!(s.remove(b"0"));
         assert!(!s.remove(b"0"));
         assert!(!s.remove(b"x"));
