@@ -78,6 +78,12 @@ impl Keyspace {
         self.map.get_mut(key)
     }
 
+    /// The live entry at `key` without reclaiming it if expired: for reading several keys at once after
+    /// each was looked up (and so reclaimed) with [`Keyspace::get`] at the same `now`.
+    pub fn peek(&self, key: &[u8], now: u64) -> Option<&Entry> {
+        self.map.get(key).filter(|e| !e.is_expired(now))
+    }
+
     /// The value of type `T` at `key`: `Ok(None)` if missing, `WRONGTYPE` if it holds another type.
     pub fn get_as<T: Kind>(&mut self, key: &[u8], now: u64) -> Result<Option<&T>, CommandError> {
         match self.get(key, now) {

@@ -1,6 +1,6 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
-use super::{CommandSpec, Flags, Handler, KeySpec, keys, scripting, server, strings};
+use super::{CommandSpec, Flags, Handler, KeySpec, keys, scripting, server, sets, strings};
 
 const W: Flags = Flags::WRITE;
 const R: Flags = Flags::READONLY;
@@ -86,6 +86,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     // lists (rows in name order)
 
     // sets (rows in name order)
+    spec("SADD",        "sadd",        -3, W.or(M).or(F),             one(1),                      "set",        sets::sadd),
+    spec("SCARD",       "scard",       2,  R.or(F),                   one(1),                      "set",        sets::scard),
+    spec("SDIFF",       "sdiff",       -2, R,                         rest(1),                     "set",        sets::sdiff),
+    spec("SDIFFSTORE",  "sdiffstore",  -3, W.or(M),                   rest(1),                     "set",        sets::sdiffstore),
+    spec("SINTER",      "sinter",      -2, R,                         rest(1),                     "set",        sets::sinter),
+    spec("SINTERCARD",  "sintercard",  -3, R,                         NK,                          "set",        sets::sintercard),
+    spec("SINTERSTORE", "sinterstore", -3, W.or(M),                   rest(1),                     "set",        sets::sinterstore),
+    spec("SISMEMBER",   "sismember",   3,  R.or(F),                   one(1),                      "set",        sets::sismember),
+    spec("SMEMBERS",    "smembers",    2,  R,                         one(1),                      "set",        sets::smembers),
+    spec("SMISMEMBER",  "smismember",  -3, R.or(F),                   one(1),                      "set",        sets::smismember),
+    spec("SMOVE",       "smove",       4,  W.or(F),                   KeySpec::range(1, 2, 1),     "set",        sets::smove),
+    spec("SPOP",        "spop",        -2, W.or(F).or(ND),            one(1),                      "set",        sets::spop),
+    spec("SRANDMEMBER", "srandmember", -2, R.or(ND),                  one(1),                      "set",        sets::srandmember),
+    spec("SREM",        "srem",        -3, W.or(F),                   one(1),                      "set",        sets::srem),
+    spec("SSCAN",       "sscan",       -3, R.or(ND),                  one(1),                      "set",        sets::sscan),
+    spec("SUNION",      "sunion",      -2, R,                         rest(1),                     "set",        sets::sunion),
+    spec("SUNIONSTORE", "sunionstore", -3, W.or(M),                   rest(1),                     "set",        sets::sunionstore),
 
     // sorted sets (rows in name order)
 

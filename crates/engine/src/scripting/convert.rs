@@ -47,11 +47,7 @@ pub(crate) fn format_g17(x: f64) -> String {
 pub(crate) fn lua_number_to_int(x: f64) -> i64 {
     // 2^63: the first double outside i64.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    if x.is_nan() || !(-LIMIT..LIMIT).contains(&x) {
-        i64::MIN
-    } else {
-        x.trunc() as i64
-    }
+    if x.is_nan() || !(-LIMIT..LIMIT).contains(&x) { i64::MIN } else { x.trunc() as i64 }
 }
 
 /// A `redis.call` argument: strings as they are, numbers with `%.17g`; anything else is refused.

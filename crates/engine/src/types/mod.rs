@@ -7,5 +7,6 @@ mod zset;
 
 pub use hash::Hash;
 pub use list::List;
+pub(crate) use set::Member;
 pub use set::Set;
 pub use zset::ZSet;
