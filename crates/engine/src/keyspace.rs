@@ -27,6 +27,12 @@ impl Entry {
     }
 }
 
+/// A key stored in the keyspace gets its own allocation: argument bytes are slices of the request buffer,
+/// and keeping one would pin the whole buffer for as long as the key lives.
+fn own(key: &Bytes) -> Bytes {
+    Bytes::copy_from_slice(key)
+}
+
 /// One database: keys, values, expiry.
 #[derive(Debug, Default)]
 pub struct Keyspace {
@@ -137,12 +143,22 @@ impl Keyspace {
     /// Stores `entry` at `key`, replacing any value and expiry. Returns the previous live entry.
     pub fn insert(&mut self, key: Bytes, entry: Entry, now: u64) -> Option<Entry> {
         self.expire_if_needed(&key, now);
-        if entry.expire_at.is_some() {
-            self.volatile.insert(key.clone(), ());
-        } else {
+        let volatile = entry.expire_at.is_some();
+        let old = match self.map.get_mut(&key[..]) {
+            Some(slot) => Some(std::mem::replace(slot, entry)),
+            None => {
+                self.map.insert(own(&key), entry);
+                None
+            }
+        };
+        let had_ttl = old.as_ref().is_some_and(|e| e.expire_at.is_some());
+        if volatile && !had_ttl {
+            let k = self.map.get_key_value(&key[..]).expect("just inserted").0.clone();
+            self.volatile.insert(k, ());
+        } else if !volatile && had_ttl {
             self.volatile.remove(&key[..]);
         }
-        self.map.insert(key, entry)
+        old
     }
 
     /// Removes `key`, returning its live entry.
