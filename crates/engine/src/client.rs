@@ -31,9 +31,15 @@ pub struct ClientState {
     /// Set by a blocking command (BLPOP, BZPOPMIN, ...) that found nothing to serve: the front end parks the
     /// client until one of the keys is signalled ready or the deadline passes, then runs the command again.
     pub blocked: Option<BlockedOn>,
-    /// True while the client runs a transaction (or, later, a script): blocking commands must not block
-    /// there and answer their timeout reply at once, as in Redis.
+    /// True while the client runs a transaction or a script: blocking commands must not block there and
+    /// answer their timeout reply at once, as in Redis.
     pub in_transaction: bool,
+    /// Commands queued since MULTI (`None` outside MULTI).
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    pub multi_error: bool,
+    /// WATCHed keys with their versions at WATCH time.
+    pub watched: Vec<(Bytes, u64)>,
 }
 
 /// What a blocked client waits for.
@@ -62,6 +68,9 @@ impl ClientState {
             last_command: "NULL",
             blocked: None,
             in_transaction: false,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
         }
     }
 }

@@ -142,6 +142,7 @@ impl Engine {
                 stats: Stats::default(),
                 scripting: Some(Box::new(scripting)),
                 script_control,
+                watched: Default::default(),
                 blocking_keys: Default::default(),
                 ready_keys: Vec::new(),
                 rng: rand::rngs::SmallRng::from_os_rng(),
@@ -197,23 +198,38 @@ impl Engine {
         }
     }
 
-    /// Runs `cmds` as one transaction (`MULTI`/`EXEC`, REST `/multi-exec`): every command is checked first,
-    /// and if any is refused (unknown, wrong arity, not permitted) none runs and the result is `EXECABORT`.
-    /// Otherwise all run back to back; a command failing at run time yields its error in place.
+    /// Runs `cmds` as one transaction (REST `/multi-exec`): every command is checked first, and if any is
+    /// refused (unknown, wrong arity, not permitted, or a transaction command itself) none runs and the
+    /// result is `EXECABORT`. Otherwise they run exactly as `MULTI`, the commands, `EXEC` would.
     pub fn execute_transaction(
         &mut self,
         client: &mut ClientState,
         cmds: &[Vec<Bytes>],
     ) -> Result<Vec<Reply>, CommandError> {
         for argv in cmds {
-            if self.check(client, argv).is_err() {
-                return Err(CommandError::ExecAbort);
+            match self.check(client, argv) {
+                Ok(spec) if !spec.flags.has(Flags::TX) => {}
+                _ => return Err(CommandError::ExecAbort),
             }
         }
-        client.in_transaction = true;
-        let replies = cmds.iter().map(|argv| self.execute(client, argv)).collect();
-        client.in_transaction = false;
-        Ok(replies)
+        let word = |w: &'static [u8]| vec![Bytes::from_static(w)];
+        self.execute(client, &word(b"MULTI"));
+        for argv in cmds {
+            self.execute(client, argv);
+        }
+        match self.execute(client, &word(b"EXEC")) {
+            Reply::Array(replies) => Ok(replies),
+            Reply::Error(e) => Err(CommandError::custom(e)),
+            _ => Err(CommandError::ExecAbort),
+        }
+    }
+
+    /// Forgets a client's transaction state and WATCHes (the connection closed).
+    pub fn disconnect(&mut self, client: &mut ClientState) {
+        client.multi = None;
+        for (k, _) in std::mem::take(&mut client.watched) {
+            self.server.unwatch(&k);
+        }
     }
 
     /// Registers a blocked client's keys, so pushes to them are signalled (see [`Engine::drain_ready_keys`]).
@@ -275,7 +291,21 @@ impl Engine {
         argv: &[Bytes],
         now_us: u64,
     ) -> Result<Reply, CommandError> {
-        let spec = self.check(client, argv)?;
+        let spec = match self.check(client, argv) {
+            Ok(spec) => spec,
+            Err(e) => {
+                if client.multi.is_some() {
+                    client.multi_error = true;
+                }
+                return Err(e);
+            }
+        };
+        if let Some(queue) = &mut client.multi
+            && !spec.flags.has(Flags::TX)
+        {
+            queue.push(argv.to_vec());
+            return Ok(Reply::simple("QUEUED"));
+        }
         client.last_command = spec.lower;
         self.server.stats.commands_processed += 1;
         let mut ctx = Ctx {
@@ -292,6 +322,7 @@ impl Engine {
         self.propagate_expired();
         if result.is_ok() && dirty > 0 {
             self.server.stats.dirty += dirty;
+            self.server.touch_keys(spec.keys.keys(argv));
             if let Some(sink) = &mut self.sink {
                 match propagate_as {
                     // Several effects of one command (a script) replay atomically.
@@ -315,6 +346,7 @@ impl Engine {
         }
         let keys = self.db.drain_expired();
         self.server.stats.dirty += keys.len() as u64;
+        self.server.touch_keys(&keys);
         if let Some(sink) = &mut self.sink {
             for k in keys {
                 sink.propagate(&[Bytes::from_static(b"DEL"), k]);

@@ -4,7 +4,8 @@
 //!
 //! Format: `> CMD args...` lines (split like `redis-cli` input, quotes allowed), each followed by the
 //! expected reply lines. `# ...` lines are comments. `> :advance <ms>` moves a manual clock (engine only;
-//! runners against a real server skip transcripts that use it).
+//! runners against a real server skip transcripts that use it). `> :client <n>` switches to another
+//! client (connection), for WATCH and other multi-client behaviour.
 
 use bytes::{Bytes, BytesMut};
 use larder_resp::{Reply, format_double};
@@ -16,6 +17,8 @@ pub enum Step {
     Command { line: usize, argv: Vec<Bytes>, expected: String },
     /// Move the manual clock forward.
     Advance(u64),
+    /// Switch to client number `n` (each client is its own connection; client 0 is the first).
+    Client(usize),
 }
 
 /// Parses a transcript file.
@@ -30,6 +33,12 @@ pub fn parse(text: &str) -> Result<Vec<Step>, String> {
         let Some(cmd) = t.strip_prefix("> ") else {
             return Err(format!("line {}: expected '> command', got {t:?}", i + 1));
         };
+        if let Some(n) = cmd.strip_prefix(":client ") {
+            steps.push(Step::Client(
+                n.trim().parse().map_err(|_| format!("line {}: bad :client", i + 1))?,
+            ));
+            continue;
+        }
         if let Some(ms) = cmd.strip_prefix(":advance ") {
             steps.push(Step::Advance(
                 ms.trim().parse().map_err(|_| format!("line {}: bad :advance", i + 1))?,

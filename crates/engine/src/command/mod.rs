@@ -11,6 +11,7 @@ mod server;
 mod sets;
 mod strings;
 mod table;
+pub(crate) mod transactions;
 mod zsets;
 
 use std::collections::HashMap;
@@ -35,6 +36,8 @@ pub struct Flags(u32);
 impl Flags {
     /// May write through what it runs (EVAL, EVALSHA, FCALL): refused to read-only tokens.
     pub const MAY_REPLICATE: Flags = Flags(1 << 10);
+    /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, QUIT).
+    pub const TX: Flags = Flags(1 << 12);
     /// May run while a script is busy (SCRIPT KILL): the front ends answer it without the engine lock.
     pub const ALLOW_BUSY: Flags = Flags(1 << 11);
     /// Changes data: refused to read-only clients, propagated to the AOF.
@@ -235,6 +238,49 @@ impl Ctx<'_> {
     }
 }
 
+impl ServerState {
+    /// Starts watching `key`; returns its current version.
+    pub(crate) fn watch(&mut self, key: &Bytes) -> u64 {
+        let e = self.watched.entry(key.clone()).or_insert((0, 0));
+        e.1 += 1;
+        e.0
+    }
+
+    /// Stops one watcher of `key`.
+    pub(crate) fn unwatch(&mut self, key: &[u8]) {
+        if let Some(e) = self.watched.get_mut(key) {
+            e.1 -= 1;
+            if e.1 == 0 {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// The version of a watched key (0 if nobody watches it).
+    pub(crate) fn watch_version(&self, key: &[u8]) -> u64 {
+        self.watched.get(key).map_or(0, |e| e.0)
+    }
+
+    /// Marks `keys` as changed for the clients watching them.
+    pub(crate) fn touch_keys<'k>(&mut self, keys: impl IntoIterator<Item = &'k Bytes>) {
+        if self.watched.is_empty() {
+            return;
+        }
+        for k in keys {
+            if let Some(e) = self.watched.get_mut(&k[..]) {
+                e.0 += 1;
+            }
+        }
+    }
+
+    /// Marks every watched key as changed (FLUSHALL, FLUSHDB).
+    pub(crate) fn touch_all(&mut self) {
+        for e in self.watched.values_mut() {
+            e.0 += 1;
+        }
+    }
+}
+
 /// Whether a client with a read-only token may run a command with these flags.
 pub(crate) fn allowed_read_only(flags: Flags) -> bool {
     !(flags.has(Flags::WRITE) || flags.has(Flags::DANGEROUS) || flags.has(Flags::MAY_REPLICATE))
@@ -267,6 +313,21 @@ pub(crate) fn call_from_script(
     if ctx.client.readonly && !allowed_read_only(spec.flags) {
         return Err(CommandError::NoPerm(spec.lower.to_string()));
     }
+    let result = run_nested(ctx, spec, argv);
+    if result.is_ok() && ctx.dirty > 0 {
+        control.mark_wrote();
+    }
+    result
+}
+
+/// Runs one command's handler inside another command (a script's `redis.call`, a transaction's EXEC)
+/// against the same keyspace and time. Its changes count toward the outer command's, its effects are
+/// propagated as part of the outer command's, and the keys it changed are touched for WATCH.
+pub(crate) fn run_nested(
+    ctx: &mut Ctx<'_>,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+) -> Result<Reply, CommandError> {
     let mut sub = Ctx {
         db: &mut *ctx.db,
         now: ctx.now,
@@ -279,8 +340,8 @@ pub(crate) fn call_from_script(
     let result = (spec.handler)(&mut sub, Args::new(argv));
     let (dirty, propagate_as) = (sub.dirty, sub.propagate_as.take());
     if result.is_ok() && dirty > 0 {
-        control.mark_wrote();
         ctx.dirty += dirty;
+        ctx.server.touch_keys(spec.keys.keys(argv));
         match propagate_as {
             Some(cmds) => cmds.into_iter().for_each(|c| ctx.propagate(c)),
             None => ctx.propagate(argv.to_vec()),
@@ -297,6 +358,8 @@ pub struct ServerState {
     /// Shared with the front ends for BUSY and SCRIPT KILL.
     pub(crate) script_control: std::sync::Arc<crate::scripting::ScriptControl>,
     pub stats: Stats,
+    /// Keys some client WATCHes: their version (bumped by every change) and the number of watchers.
+    pub watched: HashMap<Bytes, (u64, usize)>,
     /// Keys some client is blocked on, with the number of such clients.
     pub blocking_keys: HashMap<Bytes, usize>,
     /// Blocking keys signalled ready since the last drain.

@@ -194,6 +194,7 @@ pub(super) fn flushall(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, C
     }
     let n = ctx.db.len() as u64;
     ctx.db.clear();
+    ctx.server.touch_all();
     ctx.mark_dirty(n.max(1));
     Ok(Reply::OK)
 }

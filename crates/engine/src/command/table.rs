@@ -1,6 +1,8 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
-use super::{CommandSpec, Flags, Handler, KeySpec, keys, scripting, server, sets, strings};
+use super::{
+    CommandSpec, Flags, Handler, KeySpec, keys, scripting, server, sets, strings, transactions,
+};
 
 const W: Flags = Flags::WRITE;
 const R: Flags = Flags::READONLY;
@@ -14,6 +16,7 @@ const C: Flags = Flags::CONNECTION;
 const ND: Flags = Flags::NONDETERMINISTIC;
 const MR: Flags = Flags::MAY_REPLICATE;
 const AB: Flags = Flags::ALLOW_BUSY;
+const TX: Flags = Flags::TX;
 
 const fn spec(
     name: &'static str,
@@ -112,6 +115,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("EVALSHA_RO",  "evalsha_ro",  -3, NS.or(R),                  NK,                          "scripting",  scripting::evalsha_ro),
     spec("EVAL_RO",     "eval_ro",     -3, NS.or(R),                  NK,                          "scripting",  scripting::eval_ro),
     spec("SCRIPT",      "script",      -2, NS.or(AB),                 NK,                          "scripting",  scripting::script),
+    // transactions
+    spec("DISCARD",     "discard",     1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::discard),
+    spec("EXEC",        "exec",        1,  NS.or(TX),                 NK,                          "transaction", transactions::exec),
+    spec("MULTI",       "multi",       1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::multi),
+    spec("UNWATCH",     "unwatch",     1,  NS.or(F),                  NK,                          "transaction", transactions::unwatch),
+    spec("WATCH",       "watch",       -2, NS.or(F).or(TX),           rest(1),                     "transaction", transactions::watch),
     // server and connection
     spec("AUTH",        "auth",        -2, NS.or(NA).or(F).or(C),     NK,                          "connection", server::auth),
     spec("CLIENT",      "client",      -2, NS.or(C),                  NK,                          "connection", server::client),
@@ -124,7 +133,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("HELLO",       "hello",       -1, NS.or(NA).or(F).or(C),     NK,                          "connection", server::hello),
     spec("INFO",        "info",        -1, D,                         NK,                          "dangerous",  server::info),
     spec("PING",        "ping",        -1, F.or(C),                   NK,                          "connection", server::ping),
-    spec("QUIT",        "quit",        -1, NA.or(NS).or(F).or(C),     NK,                          "connection", server::quit),
+    spec("QUIT",        "quit",        -1, NA.or(NS).or(F).or(C).or(TX),     NK,                          "connection", server::quit),
     spec("SELECT",      "select",      2,  F.or(C),                   NK,                          "connection", server::select),
     spec("TIME",        "time",        1,  F.or(ND),                  NK,                          "fast",       server::time),
 ];

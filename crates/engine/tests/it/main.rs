@@ -10,15 +10,22 @@ use larder_engine::{Engine, ManualClock, ServerInfo};
 fn run(text: &str) -> (String, Vec<String>) {
     let clock = ManualClock::new(1_700_000_000_000);
     let mut engine = Engine::new(Arc::new(clock.clone()), ServerInfo::default());
-    let mut client = engine.new_client("test".into());
+    let mut clients = vec![engine.new_client("test".into())];
+    let mut current = 0;
     let steps = parse(text).unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
     let mut actuals = Vec::new();
     for step in &steps {
         match step {
             Step::Advance(ms) => clock.advance(*ms),
+            Step::Client(n) => {
+                while clients.len() <= *n {
+                    clients.push(engine.new_client("test".into()));
+                }
+                current = *n;
+            }
             Step::Command { line, argv, expected } => {
-                let got = normalize(&render(&engine.execute(&mut client, argv)));
+                let got = normalize(&render(&engine.execute(&mut clients[current], argv)));
                 if &got != expected {
                     failures.push(format!(
                         "line {line}: {:?}\n  expected: {expected}\n  got:      {got}",
@@ -100,9 +107,13 @@ fn transcripts_against_redis() {
         if larder_only || steps.iter().any(|s| matches!(s, Step::Advance(_))) {
             continue;
         }
-        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
-        let mut buf = bytes::BytesMut::new();
-        let mut call = |argv: &[bytes::Bytes]| -> larder_engine::Reply {
+        let mut conns =
+            vec![(std::net::TcpStream::connect(&addr).unwrap(), bytes::BytesMut::new())];
+        let mut current = 0;
+        let call = |conn: &mut std::net::TcpStream,
+                    buf: &mut bytes::BytesMut,
+                    argv: &[bytes::Bytes]|
+         -> larder_engine::Reply {
             let mut out = format!("*{}\r\n", argv.len()).into_bytes();
             for a in argv {
                 out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
@@ -111,7 +122,7 @@ fn transcripts_against_redis() {
             }
             conn.write_all(&out).unwrap();
             loop {
-                if let Some(r) = larder_resp::decode_reply(&mut buf).unwrap() {
+                if let Some(r) = larder_resp::decode_reply(buf).unwrap() {
                     return r;
                 }
                 let mut chunk = [0u8; 4096];
@@ -120,11 +131,24 @@ fn transcripts_against_redis() {
                 buf.extend_from_slice(&chunk[..n]);
             }
         };
-        call(&[bytes::Bytes::from_static(b"FLUSHALL")]);
+        {
+            let (c, b) = &mut conns[0];
+            call(c, b, &[bytes::Bytes::from_static(b"FLUSHALL")]);
+        }
         for step in &steps {
+            if let Step::Client(n) = step {
+                while conns.len() <= *n {
+                    conns.push((
+                        std::net::TcpStream::connect(&addr).unwrap(),
+                        bytes::BytesMut::new(),
+                    ));
+                }
+                current = *n;
+            }
             if let Step::Command { line, argv, expected } = step {
                 ran += 1;
-                let got = normalize(&render(&call(argv)));
+                let (c, b) = &mut conns[current];
+                let got = normalize(&render(&call(c, b, argv)));
                 if &got != expected {
                     failures.push(format!(
                         "{}:{line}: {:?}\n  larder:       {expected}\n  redis-server: {got}",
