@@ -76,7 +76,7 @@ pub(super) fn keys(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
         .db
         .iter()
         .filter(|(k, e)| {
-            e.expire_at.is_none_or(|t| t > now) && (all || glob_match(pattern, k, false))
+            !e.is_expired(now) && (all || glob_match(pattern, k, false))
         })
         .map(|(k, _)| Reply::Bulk(k.clone()))
         .collect();
