@@ -60,7 +60,7 @@ pub(super) fn hexpireat(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, Comm
 }
 
 pub(super) fn hexpiretime(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
-    ttl_generic(ctx, args, "hexpiretime", |at, _| (at + 999) / 1000)
+    ttl_generic(ctx, args, "hexpiretime", |at, _| at.div_ceil(1000))
 }
 
 pub(super) fn hget(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
@@ -133,11 +133,8 @@ pub(super) fn hgetex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
         if v.is_some() {
             match change {
                 None => {}
-                Some(GetexChange::Persist) => {
-                    if h.persist(f) {
-                        updated.push(f.clone());
-                    }
-                }
+                Some(GetexChange::Persist) if h.persist(f) => updated.push(f.clone()),
+                Some(GetexChange::Persist) => {}
                 Some(GetexChange::At(at)) if at <= now => {
                     h.remove(f);
                     deleted.push(f.clone());
@@ -174,7 +171,9 @@ pub(super) fn hincrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
     let now = ctx.now;
     let h = ctx.db.get_or_create_as::<Hash>(key, now)?;
     let current = match h.get(field) {
-        Some(v) => parse_i64(v).ok_or_else(|| CommandError::custom("ERR hash value is not an integer"))?,
+        Some(v) => {
+            parse_i64(v).ok_or_else(|| CommandError::custom("ERR hash value is not an integer"))?
+        }
         None => 0,
     };
     let v = current.checked_add(by).ok_or(CommandError::Overflow)?;
@@ -244,7 +243,8 @@ pub(super) fn hmget(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let fields = args.rest();
     let now = ctx.now;
     let h = ctx.db.get_as::<Hash>(key, now)?;
-    let out = fields.iter().map(|f| Reply::bulk_or_nil(h.and_then(|h| h.get(f)).cloned())).collect();
+    let out =
+        fields.iter().map(|f| Reply::bulk_or_nil(h.and_then(|h| h.get(f)).cloned())).collect();
     Ok(Reply::Array(out))
 }
 
@@ -304,7 +304,9 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
     let now = ctx.now;
     if args.is_empty() {
         let Some(h) = ctx.db.get_as::<Hash>(key, now)? else { return Ok(Reply::Nil) };
-        return Ok(Reply::bulk_or_nil(h.fields().random(&mut ctx.server.rng).map(|(f, _)| f.clone())));
+        return Ok(Reply::bulk_or_nil(
+            h.fields().random(&mut ctx.server.rng).map(|(f, _)| f.clone()),
+        ));
     }
     let count = match parse_i64(args.next_bytes()?) {
         None => return Err(CommandError::NotInteger),
@@ -368,7 +370,10 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
             .map(|(f, v)| Reply::Array(vec![Reply::Bulk(f.clone()), Reply::Bulk(v.clone())]))
             .collect()
     } else {
-        picked.into_iter().flat_map(|(f, v)| [Reply::Bulk(f.clone()), Reply::Bulk(v.clone())]).collect()
+        picked
+            .into_iter()
+            .flat_map(|(f, v)| [Reply::Bulk(f.clone()), Reply::Bulk(v.clone())])
+            .collect()
     };
     Ok(Reply::Array(out))
 }
@@ -496,7 +501,7 @@ pub(super) fn hstrlen(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
 }
 
 pub(super) fn httl(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
-    ttl_generic(ctx, args, "httl", |at, now| (at - now + 999) / 1000)
+    ttl_generic(ctx, args, "httl", |at, now| (at - now).div_ceil(1000))
 }
 
 pub(super) fn hvals(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
@@ -806,7 +811,8 @@ enum ExpireCondition {
 impl ExpireCondition {
     /// The optional `NX | XX | GT | LT` word.
     fn parse(args: &mut Args<'_>) -> Option<ExpireCondition> {
-        let conds = [ExpireCondition::Nx, ExpireCondition::Xx, ExpireCondition::Gt, ExpireCondition::Lt];
+        let conds =
+            [ExpireCondition::Nx, ExpireCondition::Xx, ExpireCondition::Gt, ExpireCondition::Lt];
         args.keyword(&["NX", "XX", "GT", "LT"]).map(|i| conds[i])
     }
 }
@@ -828,5 +834,229 @@ impl GetexChange {
             Some(4) => Some(GetexChange::Persist),
             Some(i) => Some(GetexChange::At(parse_field_expire(args, units[i], now, "hgetex")?)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use larder_resp::{Protocol, Reply};
+
+    use crate::clock::ManualClock;
+    use crate::engine::{Engine, Propagate, ServerInfo};
+
+    const T0: u64 = 1_700_000_000_000;
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<String>>>);
+
+    impl Propagate for Sink {
+        fn propagate(&mut self, argv: &[Bytes]) {
+            let words: Vec<String> =
+                argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            self.0.lock().unwrap().push(words.join(" "));
+        }
+    }
+
+    impl Sink {
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.0.lock().unwrap())
+        }
+    }
+
+    struct Harness {
+        engine: Engine,
+        client: crate::client::ClientState,
+        clock: ManualClock,
+        sink: Sink,
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            let clock = ManualClock::new(T0);
+            let mut engine = Engine::new(Arc::new(clock.clone()), ServerInfo::default());
+            let sink = Sink::default();
+            engine.set_propagation(Box::new(sink.clone()));
+            let client = engine.new_client("test".into());
+            Harness { engine, client, clock, sink }
+        }
+
+        fn run(&mut self, cmd: &str) -> Reply {
+            let argv: Vec<Bytes> =
+                cmd.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
+            self.engine.execute(&mut self.client, &argv)
+        }
+
+        /// Runs `cmd` and returns what it propagated.
+        fn propagated(&mut self, cmd: &str) -> Vec<String> {
+            self.sink.take();
+            let r = self.run(cmd);
+            assert!(!matches!(r, Reply::Error(_)), "{cmd}: {r:?}");
+            self.sink.take()
+        }
+    }
+
+    fn strings(r: &Reply) -> Vec<String> {
+        let Reply::Array(items) = r else { panic!("not an array: {r:?}") };
+        items
+            .iter()
+            .map(|i| match i {
+                Reply::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+                other => panic!("not a bulk: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn relative_and_random_effects_propagate_deterministically() {
+        let mut h = Harness::new();
+        assert_eq!(h.propagated("HSET k a 1 b 2 c 3"), ["HSET k a 1 b 2 c 3"]);
+        assert_eq!(h.propagated("HINCRBYFLOAT k a 0.5"), ["HSET k a 1.5"]);
+        let at = T0 + 10_000;
+        assert_eq!(
+            h.propagated("HEXPIRE k 10 FIELDS 3 a nofield b"),
+            [format!("HPEXPIREAT k {at} FIELDS 2 a b")]
+        );
+        // Nothing changed: nothing propagated.
+        assert!(h.propagated("HEXPIRE k 10 NX FIELDS 2 a nofield").is_empty());
+        assert_eq!(h.propagated("HINCRBYFLOAT k a 1"), ["HSETEX k KEEPTTL FIELDS 1 a 2.5"]);
+        assert_eq!(h.propagated("HPERSIST k FIELDS 1 b"), ["HPERSIST k FIELDS 1 b"]);
+        assert!(h.propagated("HPERSIST k FIELDS 1 b").is_empty());
+        assert_eq!(
+            h.propagated("HEXPIRE k 0 FIELDS 2 b c"),
+            ["HDEL k b c"],
+            "a time in the past deletes"
+        );
+        assert_eq!(h.propagated("HGETDEL k FIELDS 2 a nofield"), ["HDEL k a"]);
+        assert_eq!(h.run("EXISTS k"), Reply::Int(0));
+        assert!(h.propagated("HGETDEL k FIELDS 1 a").is_empty());
+
+        h.run("HSET g a 1 b 2");
+        assert_eq!(
+            h.propagated("HGETEX g PX 500 FIELDS 2 a nofield"),
+            [format!("HPEXPIREAT g {} FIELDS 1 a", T0 + 500)]
+        );
+        assert_eq!(h.propagated("HGETEX g PERSIST FIELDS 2 a b"), ["HPERSIST g FIELDS 1 a"]);
+        assert!(h.propagated("HGETEX g FIELDS 1 a").is_empty());
+        assert_eq!(h.propagated("HGETEX g EX 0 FIELDS 1 a"), ["HDEL g a"]);
+
+        assert_eq!(
+            h.propagated("HSETEX s EX 5 FIELDS 2 a 1 b 2"),
+            [format!("HSETEX s PXAT {} FIELDS 2 a 1 b 2", T0 + 5000)]
+        );
+        assert_eq!(
+            h.propagated("HSETEX s KEEPTTL FIELDS 1 a 3"),
+            ["HSETEX s KEEPTTL FIELDS 1 a 3"]
+        );
+        assert!(h.propagated("HSETEX s FNX FIELDS 1 a 3").is_empty());
+        assert_eq!(h.propagated("HSETEX s PX 0 FIELDS 2 a 1 b 2"), ["HDEL s a b"]);
+        assert_eq!(h.run("EXISTS s"), Reply::Int(0));
+    }
+
+    #[test]
+    fn expired_fields_propagate_as_hdel_and_an_emptied_hash_as_del() {
+        let mut h = Harness::new();
+        h.run("HSET k a 1 b 2 c 3");
+        h.run("HPEXPIRE k 100 FIELDS 2 a b");
+        h.clock.advance(100);
+        // A read notices the expired fields: they are deleted and propagated, the read is not.
+        assert_eq!(h.propagated("HLEN k"), ["HDEL k a b"]);
+        assert!(h.propagated("HLEN k").is_empty());
+        // A write after expired fields: the HDEL comes first.
+        h.run("HPEXPIRE k 100 FIELDS 1 c");
+        h.run("HSET k d 4");
+        h.clock.advance(100);
+        assert_eq!(h.propagated("HSET k e 5"), ["HDEL k c", "HSET k e 5"]);
+        // All fields expired: the key is gone, as a DEL.
+        h.run("HPEXPIRE k 100 FIELDS 2 d e");
+        h.clock.advance(100);
+        assert_eq!(h.propagated("EXISTS k"), ["DEL k"]);
+    }
+
+    #[test]
+    fn active_expiry_reclaims_expired_fields() {
+        let mut h = Harness::new();
+        for i in 0..50 {
+            h.run(&format!("HSET k{i} a 1 b 2"));
+            h.run(&format!("HPEXPIRE k{i} 100 FIELDS 1 a"));
+        }
+        h.run("HSET gone a 1");
+        h.run("HPEXPIRE gone 100 FIELDS 1 a");
+        h.clock.advance(100);
+        h.sink.take();
+        for _ in 0..100 {
+            h.engine.active_expire(16);
+        }
+        let mut out = h.sink.take();
+        out.sort();
+        assert_eq!(out.len(), 51, "{out:?}");
+        assert!(out.contains(&"DEL gone".to_string()));
+        assert!(out.contains(&"HDEL k7 a".to_string()));
+        assert_eq!(h.engine.dbsize(), 50);
+        // Nothing left to do.
+        h.engine.active_expire(16);
+        assert!(h.sink.take().is_empty());
+    }
+
+    #[test]
+    fn hrandfield_counts() {
+        let mut h = Harness::new();
+        let mut cmd = String::from("HSET big");
+        for i in 0..1000 {
+            cmd.push_str(&format!(" f{i} v{i}"));
+        }
+        h.run(&cmd);
+        for count in [1, 2, 10, 300, 333, 334, 500, 999, 1000, 5000] {
+            let got = strings(&h.run(&format!("HRANDFIELD big {count}")));
+            let mut distinct = got.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(got.len(), count.min(1000), "count {count}");
+            assert_eq!(distinct.len(), got.len(), "count {count}: repeated fields");
+        }
+        assert_eq!(strings(&h.run("HRANDFIELD big -5000")).len(), 5000);
+        let pairs = strings(&h.run("HRANDFIELD big 7 WITHVALUES"));
+        assert_eq!(pairs.len(), 14);
+        for p in pairs.chunks(2) {
+            assert_eq!(p[0][1..], p[1][1..]);
+        }
+        h.client.protocol = Protocol::Resp3;
+        let Reply::Array(items) = h.run("HRANDFIELD big -3 WITHVALUES") else { panic!() };
+        assert_eq!(items.len(), 3);
+        assert!(items.iter().all(|i| matches!(i, Reply::Array(p) if p.len() == 2)));
+    }
+
+    #[test]
+    fn hscan_visits_every_field_of_a_big_hash() {
+        let mut h = Harness::new();
+        let mut cmd = String::from("HSET big");
+        for i in 0..1000 {
+            cmd.push_str(&format!(" f{i} v{i}"));
+        }
+        h.run(&cmd);
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = "0".to_string();
+        let mut calls = 0;
+        loop {
+            let r = h.run(&format!("HSCAN big {cursor} COUNT 20 NOVALUES"));
+            let Reply::Array(parts) = r else { panic!() };
+            let Reply::Bulk(c) = &parts[0] else { panic!() };
+            cursor = String::from_utf8_lossy(c).into_owned();
+            seen.extend(strings(&parts[1]));
+            calls += 1;
+            if cursor == "0" {
+                break;
+            }
+            // Fields removed during the scan do not break it.
+            if calls == 10 {
+                h.run("HDEL big f1 f2 f3");
+            }
+        }
+        assert!(calls > 10, "{calls} calls");
+        for i in 4..1000 {
+            assert!(seen.contains(&format!("f{i}")), "f{i} missed");
+        }
     }
 }
