@@ -31,6 +31,11 @@ impl Entry {
         matches!(self.expire_at, Some(t) if t <= now)
             || matches!(&self.value, Value::Hash(h) if h.all_fields_expired(now))
     }
+
+    /// Whether it is a hash with fields that have an expiry time.
+    fn has_field_ttls(&self) -> bool {
+        matches!(&self.value, Value::Hash(h) if h.has_field_ttls())
+    }
 }
 
 /// One database: keys, values, expiry.
@@ -180,7 +185,7 @@ impl Keyspace {
         } else {
             self.volatile.remove(&key[..]);
         }
-        if matches!(&entry.value, Value::Hash(h) if h.has_field_ttls()) {
+        if entry.has_field_ttls() {
             self.field_volatile.insert(key.clone(), ());
         } else {
             self.field_volatile.remove(&key[..]);
@@ -322,8 +327,7 @@ impl Keyspace {
             if due {
                 self.expire_if_needed(k, now);
                 deleted += 1;
-                if !matches!(self.map.get(&k[..]), Some(Entry { value: Value::Hash(h), .. }) if h.has_field_ttls())
-                {
+                if !self.map.get(&k[..]).is_some_and(Entry::has_field_ttls) {
                     self.field_volatile.remove(&k[..]);
                 }
             }

@@ -89,12 +89,11 @@ pub(super) fn hgetall(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
 pub(super) fn hgetdel(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let now = ctx.now;
-    let exists = ctx.db.get_as::<Hash>(key, now)?.is_some();
+    let h = ctx.db.get_mut_as::<Hash>(key, now)?;
     let fields = parse_fields(&mut args, NUMFIELDS_POSITIVE, "hgetdel")?;
-    if !exists {
+    let Some(h) = h else {
         return Ok(Reply::Array(vec![Reply::Nil; fields.len()]));
-    }
-    let h = ctx.db.get_mut_as::<Hash>(key, now)?.expect("checked above");
+    };
     let mut deleted = Vec::new();
     let out = fields
         .iter()
@@ -119,13 +118,12 @@ pub(super) fn hgetdel(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
 pub(super) fn hgetex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let now = ctx.now;
-    let exists = ctx.db.get_as::<Hash>(key, now)?.is_some();
+    let h = ctx.db.get_mut_as::<Hash>(key, now)?;
     let change = GetexChange::parse(&mut args, now)?;
     let fields = parse_fields(&mut args, NUMFIELDS_POSITIVE, "hgetex")?;
-    if !exists {
+    let Some(h) = h else {
         return Ok(Reply::Array(vec![Reply::Nil; fields.len()]));
-    }
-    let h = ctx.db.get_mut_as::<Hash>(key, now)?.expect("checked above");
+    };
     let (mut updated, mut deleted) = (Vec::new(), Vec::new());
     let mut out = Vec::with_capacity(fields.len());
     for f in fields {
@@ -257,12 +255,11 @@ pub(super) fn hmset(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandE
 pub(super) fn hpersist(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let now = ctx.now;
-    let exists = ctx.db.get_as::<Hash>(key, now)?.is_some();
+    let h = ctx.db.get_mut_as::<Hash>(key, now)?;
     let fields = parse_fields(&mut args, NUMFIELDS_POSITIVE, "hpersist")?;
-    if !exists {
+    let Some(h) = h else {
         return Ok(Reply::Array(vec![Reply::Int(NO_FIELD); fields.len()]));
-    }
-    let h = ctx.db.get_mut_as::<Hash>(key, now)?.expect("checked above");
+    };
     let mut changed = 0;
     let out = fields
         .iter()
@@ -437,22 +434,21 @@ pub(super) fn hsetex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     let h = ctx.db.get_or_create_as::<Hash>(key, now)?;
     let mut deleted = Vec::new();
     for p in opts.pairs.chunks_exact(2) {
-        let (f, v) = (&p[0], super::strings::copy(&p[1]));
+        let (f, v) = (&p[0], || super::strings::copy(&p[1]));
         match opts.expiry {
             None => {
-                h.set(f, v);
+                h.set(f, v());
             }
             Some(FieldExpiry::KeepTtl) => {
-                h.set_keep_ttl(f, v);
+                h.set_keep_ttl(f, v());
             }
+            // Set and at once expired: the field is gone.
             Some(FieldExpiry::At(at)) if at <= now => {
-                h.set_keep_ttl(f, v);
-                if h.remove(f).is_some() {
-                    deleted.push(f.clone());
-                }
+                h.remove(f);
+                deleted.push(f.clone());
             }
             Some(FieldExpiry::At(at)) => {
-                h.set_keep_ttl(f, v);
+                h.set_keep_ttl(f, v());
                 h.set_expire_at(f, at);
             }
         }
@@ -585,14 +581,13 @@ fn expire_generic(
 ) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let now = ctx.now;
-    let exists = ctx.db.get_as::<Hash>(key, now)?.is_some();
+    let h = ctx.db.get_mut_as::<Hash>(key, now)?;
     let at = parse_field_expire(&mut args, unit, now, cmd)?;
     let cond = ExpireCondition::parse(&mut args);
     let fields = parse_fields(&mut args, NUMFIELDS_HEXPIRE, cmd)?;
-    if !exists {
+    let Some(h) = h else {
         return Ok(Reply::Array(vec![Reply::Int(NO_FIELD); fields.len()]));
-    }
-    let h = ctx.db.get_mut_as::<Hash>(key, now)?.expect("checked above");
+    };
     let (mut updated, mut deleted) = (Vec::new(), Vec::new());
     let out = fields
         .iter()
