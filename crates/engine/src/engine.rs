@@ -339,15 +339,25 @@ impl Engine {
         result
     }
 
-    /// Propagates the `DEL`s of keys that expiry removed.
+    /// Propagates the `HDEL`s of hash fields and the `DEL`s of keys that expiry removed.
     fn propagate_expired(&mut self) {
         if !self.db.has_expired() {
             return;
         }
+        let fields = self.db.drain_expired_fields();
         let keys = self.db.drain_expired();
-        self.server.stats.dirty += keys.len() as u64;
+        self.server.stats.dirty +=
+            keys.len() as u64 + fields.iter().map(|(_, f)| f.len() as u64).sum::<u64>();
         self.server.touch_keys(&keys);
+        self.server.touch_keys(fields.iter().map(|(k, _)| k));
         if let Some(sink) = &mut self.sink {
+            for (k, f) in fields {
+                let mut argv = Vec::with_capacity(f.len() + 2);
+                argv.push(Bytes::from_static(b"HDEL"));
+                argv.push(k);
+                argv.extend(f);
+                sink.propagate(&argv);
+            }
             for k in keys {
                 sink.propagate(&[Bytes::from_static(b"DEL"), k]);
             }

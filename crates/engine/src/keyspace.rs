@@ -1,6 +1,10 @@
 //! `Keyspace`: the map from keys to values with their expiry times, lazy expiry on access, the typed
 //! accessors the families use (a value of another type is `WRONGTYPE`), SCAN with Redis's guarantee, and
 //! the sampling that active expiry and `RANDOMKEY` need.
+//!
+//! Hash fields can expire too (Redis 7.4): every access to a hash first removes its expired fields (they
+//! are collected for propagation as `HDEL`), a hash whose fields have all expired counts as an expired
+//! key, and active expiry also samples the hashes that have field expiry times.
 
 use bytes::Bytes;
 use rand::Rng;
@@ -22,8 +26,15 @@ impl Entry {
         Entry { value, expire_at: None }
     }
 
-    fn is_expired(&self, now: u64) -> bool {
+    /// Whether the key is gone at `now`: its expiry time passed, or it is a hash whose fields all expired.
+    pub(crate) fn is_expired(&self, now: u64) -> bool {
         matches!(self.expire_at, Some(t) if t <= now)
+            || matches!(&self.value, Value::Hash(h) if h.all_fields_expired(now))
+    }
+
+    /// Whether it is a hash with fields that have an expiry time.
+    fn has_field_ttls(&self) -> bool {
+        matches!(&self.value, Value::Hash(h) if h.has_field_ttls())
     }
 }
 
@@ -41,6 +52,11 @@ pub struct Keyspace {
     volatile: Dict<Bytes, ()>,
     /// Keys deleted by expiry since the last drain, to be propagated as `DEL` (AOF, replicas).
     expired: Vec<Bytes>,
+    /// Hashes that may have fields with an expiry time, for sampling by active expiry (entries may be
+    /// stale; sampling drops them).
+    field_volatile: Dict<Bytes, ()>,
+    /// Hash fields deleted by expiry since the last drain, per key, to be propagated as `HDEL`.
+    expired_fields: Vec<(Bytes, Vec<Bytes>)>,
     /// Number of keys deleted by expiry since start (INFO `expired_keys`).
     pub expired_total: u64,
 }
@@ -61,15 +77,35 @@ impl Keyspace {
         self.volatile.len()
     }
 
-    /// Deletes `key` if it is expired at `now`. Returns whether it was.
+    /// Deletes `key` if it is expired at `now`, or else removes the expired fields of the hash it holds.
+    /// Returns whether the key was deleted.
     fn expire_if_needed(&mut self, key: &[u8], now: u64) -> bool {
-        let expired = self.map.get(key).is_some_and(|e| e.is_expired(now));
-        if expired && let Some((k, _)) = self.map.remove_entry(key) {
-            self.volatile.remove(key);
-            self.expired.push(k);
-            self.expired_total += 1;
+        let Some(e) = self.map.get(key) else { return false };
+        if e.is_expired(now) {
+            if let Some((k, _)) = self.map.remove_entry(key) {
+                self.volatile.remove(key);
+                self.field_volatile.remove(key);
+                self.expired.push(k);
+                self.expired_total += 1;
+            }
+            return true;
         }
-        expired
+        if matches!(&e.value, Value::Hash(h) if h.has_expired_fields(now)) {
+            self.expire_fields(key, now);
+        }
+        false
+    }
+
+    /// Removes the expired fields of the hash at `key` (not all of them are expired).
+    fn expire_fields(&mut self, key: &[u8], now: u64) {
+        let Some((k, _)) = self.map.get_key_value(key) else { return };
+        let k = k.clone();
+        if let Some(Entry { value: Value::Hash(h), .. }) = self.map.get_mut(key) {
+            let fields = h.remove_expired(now);
+            if !fields.is_empty() {
+                self.expired_fields.push((k, fields));
+            }
+        }
     }
 
     /// The live entry at `key`.
@@ -130,9 +166,22 @@ impl Keyspace {
             {
                 self.volatile.remove(key);
             }
+            self.field_volatile.remove(key);
             return true;
         }
         false
+    }
+
+    /// Records that the hash at `key` has fields with an expiry time, so active expiry visits it. Call it
+    /// after giving a field an expiry time.
+    pub fn track_field_expiry(&mut self, key: &[u8]) {
+        if self.field_volatile.contains_key(key) {
+            return;
+        }
+        if let Some((k, _)) = self.map.get_key_value(key) {
+            let k = k.clone();
+            self.field_volatile.insert(k, ());
+        }
     }
 
     /// Whether `key` holds a live value.
@@ -158,6 +207,15 @@ impl Keyspace {
         } else if !volatile && had_ttl {
             self.volatile.remove(&key[..]);
         }
+        match self.map.get_key_value(&key[..]) {
+            Some((k, e)) if e.has_field_ttls() => {
+                let k = k.clone();
+                self.field_volatile.insert(k, ());
+            }
+            _ => {
+                self.field_volatile.remove(&key[..]);
+            }
+        }
         old
     }
 
@@ -168,6 +226,7 @@ impl Keyspace {
         if e.expire_at.is_some() {
             self.volatile.remove(key);
         }
+        self.field_volatile.remove(key);
         Some(e)
     }
 
@@ -196,6 +255,7 @@ impl Keyspace {
     pub fn clear(&mut self) {
         self.map = Dict::default();
         self.volatile = Dict::default();
+        self.field_volatile = Dict::default();
     }
 
     /// Keys deleted by expiry since the last call, for propagation as `DEL`.
@@ -203,9 +263,14 @@ impl Keyspace {
         std::mem::take(&mut self.expired)
     }
 
-    /// Whether expiry deleted keys that were not drained yet.
+    /// Hash fields deleted by expiry since the last call (key and fields), for propagation as `HDEL`.
+    pub fn drain_expired_fields(&mut self) -> Vec<(Bytes, Vec<Bytes>)> {
+        std::mem::take(&mut self.expired_fields)
+    }
+
+    /// Whether expiry deleted keys or hash fields that were not drained yet.
     pub fn has_expired(&self) -> bool {
-        !self.expired.is_empty()
+        !self.expired.is_empty() || !self.expired_fields.is_empty()
     }
 
     /// Iterates live and not-yet-reclaimed entries (callers filter on `now` themselves).
@@ -270,12 +335,37 @@ impl Keyspace {
                 deleted += 1;
             }
         }
-        (keys.len(), deleted)
+        let mut sampled = keys.len();
+        // Hashes with field expiry times: a hash with expired fields (or a stale entry) counts as a hit.
+        keys.clear();
+        self.field_volatile.sample(samples, rng, |k, _| keys.push(k.clone()));
+        for k in &keys {
+            let due = match self.map.get(&k[..]) {
+                Some(e @ Entry { value: Value::Hash(h), .. }) if h.has_field_ttls() => {
+                    e.is_expired(now) || h.has_expired_fields(now)
+                }
+                _ => {
+                    self.field_volatile.remove(&k[..]);
+                    deleted += 1;
+                    continue;
+                }
+            };
+            if due {
+                self.expire_if_needed(k, now);
+                deleted += 1;
+                if !self.map.get(&k[..]).is_some_and(Entry::has_field_ttls) {
+                    self.field_volatile.remove(&k[..]);
+                }
+            }
+        }
+        sampled += keys.len();
+        (sampled, deleted)
     }
 
     /// A step of incremental rehashing for the keyspace's tables (the server's background tick).
     pub fn rehash_step(&mut self) {
         self.map.rehash_step(100);
         self.volatile.rehash_step(100);
+        self.field_volatile.rehash_step(100);
     }
 }

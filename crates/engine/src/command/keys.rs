@@ -76,9 +76,7 @@ pub(super) fn keys(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     let out = ctx
         .db
         .iter()
-        .filter(|(k, e)| {
-            e.expire_at.is_none_or(|t| t > now) && (all || glob_match(pattern, k, false))
-        })
+        .filter(|(k, e)| !e.is_expired(now) && (all || glob_match(pattern, k, false)))
         .map(|(k, _)| Reply::Bulk(k.clone()))
         .collect();
     Ok(Reply::Array(out))

@@ -305,7 +305,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> Result<Reply, CommandErro
 }
 
 /// `INCRBYFLOAT`'s text: the shortest decimal that reads back as the same double, never in exponent form.
-fn format_incr_float(v: f64) -> String {
+pub(crate) fn format_incr_float(v: f64) -> String {
     let s = format!("{v}");
     if s == "-0" { "0".into() } else { s }
 }

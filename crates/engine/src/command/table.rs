@@ -1,7 +1,8 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
 use super::{
-    CommandSpec, Flags, Handler, KeySpec, keys, scripting, server, sets, strings, transactions,
+    CommandSpec, Flags, Handler, KeySpec, hashes, keys, scripting, server, sets, strings,
+    transactions,
 };
 
 const W: Flags = Flags::WRITE;
@@ -85,6 +86,34 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("TYPE",        "type",        2,  R.or(F),                   one(1),                      "keyspace",   keys::type_),
     spec("UNLINK",      "unlink",      -1, W.or(F),                   rest(1),                     "keyspace",   keys::del),
     // hashes (rows in name order)
+    spec("HDEL",        "hdel",        -3, W.or(F),                   one(1),                      "hash",       hashes::hdel),
+    spec("HEXISTS",     "hexists",     3,  R.or(F),                   one(1),                      "hash",       hashes::hexists),
+    spec("HEXPIRE",     "hexpire",     -6, W.or(M).or(F),             one(1),                      "hash",       hashes::hexpire),
+    spec("HEXPIREAT",   "hexpireat",   -6, W.or(M).or(F),             one(1),                      "hash",       hashes::hexpireat),
+    spec("HEXPIRETIME", "hexpiretime", -5, R.or(F),                   one(1),                      "hash",       hashes::hexpiretime),
+    spec("HGET",        "hget",        3,  R.or(F),                   one(1),                      "hash",       hashes::hget),
+    spec("HGETALL",     "hgetall",     2,  R,                         one(1),                      "hash",       hashes::hgetall),
+    spec("HGETDEL",     "hgetdel",     -5, W.or(F),                   one(1),                      "hash",       hashes::hgetdel),
+    spec("HGETEX",      "hgetex",      -5, W.or(F),                   one(1),                      "hash",       hashes::hgetex),
+    spec("HINCRBY",     "hincrby",     4,  W.or(M).or(F),             one(1),                      "hash",       hashes::hincrby),
+    spec("HINCRBYFLOAT", "hincrbyfloat", 4,  W.or(M).or(F),             one(1),                      "hash",       hashes::hincrbyfloat),
+    spec("HKEYS",       "hkeys",       2,  R,                         one(1),                      "hash",       hashes::hkeys),
+    spec("HLEN",        "hlen",        2,  R.or(F),                   one(1),                      "hash",       hashes::hlen),
+    spec("HMGET",       "hmget",       -3, R.or(F),                   one(1),                      "hash",       hashes::hmget),
+    spec("HMSET",       "hmset",       -4, W.or(M).or(F),             one(1),                      "hash",       hashes::hmset),
+    spec("HPERSIST",    "hpersist",    -5, W.or(F),                   one(1),                      "hash",       hashes::hpersist),
+    spec("HPEXPIRE",    "hpexpire",    -6, W.or(M).or(F),             one(1),                      "hash",       hashes::hpexpire),
+    spec("HPEXPIREAT",  "hpexpireat",  -6, W.or(M).or(F),             one(1),                      "hash",       hashes::hpexpireat),
+    spec("HPEXPIRETIME", "hpexpiretime", -5, R.or(F),                   one(1),                      "hash",       hashes::hpexpiretime),
+    spec("HPTTL",       "hpttl",       -5, R.or(F),                   one(1),                      "hash",       hashes::hpttl),
+    spec("HRANDFIELD",  "hrandfield",  -2, R.or(ND),                  one(1),                      "hash",       hashes::hrandfield),
+    spec("HSCAN",       "hscan",       -3, R.or(ND),                  one(1),                      "hash",       hashes::hscan),
+    spec("HSET",        "hset",        -4, W.or(M).or(F),             one(1),                      "hash",       hashes::hset),
+    spec("HSETEX",      "hsetex",      -6, W.or(M).or(F),             one(1),                      "hash",       hashes::hsetex),
+    spec("HSETNX",      "hsetnx",      4,  W.or(M).or(F),             one(1),                      "hash",       hashes::hsetnx),
+    spec("HSTRLEN",     "hstrlen",     3,  R.or(F),                   one(1),                      "hash",       hashes::hstrlen),
+    spec("HTTL",        "httl",        -5, R.or(F),                   one(1),                      "hash",       hashes::httl),
+    spec("HVALS",       "hvals",       2,  R,                         one(1),                      "hash",       hashes::hvals),
 
     // lists (rows in name order)
 
