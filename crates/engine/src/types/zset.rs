@@ -20,9 +20,9 @@ use bytes::Bytes;
 use crate::dict::Dict;
 
 /// Redis's `zset-max-listpack-entries` default.
-pub const COMPACT_MAX_ENTRIES: usize = 128;
+const COMPACT_MAX_ENTRIES: usize = 128;
 /// Redis's `zset-max-listpack-value` default.
-pub const COMPACT_MAX_VALUE: usize = 64;
+const COMPACT_MAX_VALUE: usize = 64;
 
 /// Levels of the skiplist (Redis's `ZSKIPLIST_MAXLEVEL`).
 const MAX_LEVEL: usize = 32;
@@ -148,6 +148,7 @@ struct Node {
 }
 
 impl Node {
+    #[cfg(test)]
     fn height(&self) -> usize {
         1 + self.upper.len()
     }
@@ -210,6 +211,7 @@ impl SkipList {
         self.node(x).level0.next
     }
 
+    #[cfg(test)]
     fn prev(&self, x: u32) -> u32 {
         self.node(x).prev
     }
@@ -644,10 +646,23 @@ impl<'a> Iterator for Iter<'a> {
 }
 
 impl ZSet {
+    /// The most members a compact set holds (Redis's `zset-max-listpack-entries` default).
+    pub const COMPACT_MAX_ENTRIES: usize = COMPACT_MAX_ENTRIES;
+
     /// An empty set that starts in the compact form or not (`ZRANGESTORE` of more than 128 members starts
     /// as a skiplist in Redis).
     pub fn with_compact(compact: bool) -> ZSet {
         ZSet { compact, ..ZSet::default() }
+    }
+
+    /// A set of `dict`'s members and scores (none NaN), not compact (see [`ZSet::compact_if_small`]).
+    pub fn from_dict(dict: Dict<Bytes, f64>) -> ZSet {
+        let mut list = SkipList::default();
+        for (m, &s) in dict.iter() {
+            debug_assert!(!s.is_nan());
+            list.insert(s, m.clone());
+        }
+        ZSet { dict, list, compact: false }
     }
 
     /// Number of elements.
@@ -738,11 +753,12 @@ impl ZSet {
     /// Elements inside `r`, ascending (from its lowest) or descending (from its highest).
     pub fn range_by_score<'a>(
         &'a self,
-        r: &'a ScoreRange,
+        r: &ScoreRange,
         rev: bool,
-    ) -> impl Iterator<Item = (&'a Bytes, f64)> + 'a {
+    ) -> impl Iterator<Item = (&'a Bytes, f64)> {
         let cur =
             if rev { self.list.last_in_score_range(r) } else { self.list.first_in_score_range(r) };
+        let r = *r;
         Iter { list: &self.list, cur, rev }
             .take_while(move |(_, s)| if rev { r.gte_min(*s) } else { r.lte_max(*s) })
     }
@@ -750,9 +766,9 @@ impl ZSet {
     /// Elements inside `r`, ascending or descending.
     pub fn range_by_lex<'a>(
         &'a self,
-        r: &'a LexRange,
+        r: &LexRange,
         rev: bool,
-    ) -> impl Iterator<Item = (&'a Bytes, f64)> + 'a {
+    ) -> impl Iterator<Item = (&'a Bytes, f64)> {
         let cur = if rev { self.list.last_in_lex_range(r) } else { self.list.first_in_lex_range(r) };
         Iter { list: &self.list, cur, rev }
             .take_while(move |(m, _)| if rev { r.gte_min(m) } else { r.lte_max(m) })
