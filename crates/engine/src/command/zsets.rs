@@ -444,7 +444,7 @@ impl ZaddOptions {
                 "ERR XX and NX options at the same time are not compatible",
             ));
         }
-        if (self.gt && self.nx) || (self.lt && self.nx) || (self.gt && self.lt) {
+        if (self.nx && (self.gt || self.lt)) || (self.gt && self.lt) {
             return Err(CommandError::custom(
                 "ERR GT, LT, and/or NX options at the same time are not compatible",
             ));
@@ -653,8 +653,7 @@ fn range_generic(
         req.walk(z, |m, s| items.push((m.clone(), s)));
     }
     // Redis creates the destination as a listpack unless a rank range says it will be too long.
-    let big = matches!(req.bounds, Bounds::Rank(..))
-        && items.len() > ZSet::COMPACT_MAX_ENTRIES;
+    let big = matches!(req.bounds, Bounds::Rank(..)) && items.len() > ZSet::COMPACT_MAX_ENTRIES;
     let mut out = ZSet::with_compact(!big);
     for (m, s) in items {
         out.insert(m, s);
@@ -691,11 +690,11 @@ fn zpop(ctx: &mut Ctx<'_>, mut args: Args<'_>, max: bool) -> Result<Reply, Comma
     let key = args.next_key()?;
     let count = match args.remaining() {
         0 => None,
-        1 => Some(
-            parse_i64(args.next_bytes()?)
-                .and_then(|n| u64::try_from(n).ok())
-                .ok_or_else(|| CommandError::custom("ERR value is out of range, must be positive"))?,
-        ),
+        1 => {
+            Some(parse_i64(args.next_bytes()?).and_then(|n| u64::try_from(n).ok()).ok_or_else(
+                || CommandError::custom("ERR value is out of range, must be positive"),
+            )?)
+        }
         _ => return Err(CommandError::Syntax),
     };
     // RESP3 nests [member, score] pairs when a count was given.
@@ -766,9 +765,10 @@ impl<'a> MpopRequest<'a> {
         while let Some(w) = args.next_word() {
             if count.is_none() && w.is("COUNT") && !args.is_empty() {
                 count = Some(
-                    parse_i64(args.next_bytes()?).filter(|&n| n >= 1).ok_or_else(|| {
-                        CommandError::custom("ERR count should be greater than 0")
-                    })? as u64,
+                    parse_i64(args.next_bytes()?)
+                        .filter(|&n| n >= 1)
+                        .ok_or_else(|| CommandError::custom("ERR count should be greater than 0"))?
+                        as u64,
                 );
             } else {
                 return Err(CommandError::Syntax);
@@ -1062,11 +1062,11 @@ fn set_op(
                     cand.insert(m.clone(), s);
                 });
             }
-            for j in 1..n {
+            for key in keys.iter().skip(1) {
                 if cand.is_empty() {
                     break;
                 }
-                let Some(src) = input(ctx, keys[j])? else { continue };
+                let Some(src) = input(ctx, key)? else { continue };
                 if cand.len() <= src.len() {
                     cand.retain(|m, _| src.get(m).is_none());
                 } else {
@@ -1150,11 +1150,13 @@ fn strtod(b: &[u8]) -> Strtod {
         }
         return Strtod { value: f64::NAN, used: i + n, ..none };
     }
-    if rest.len() > 2 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' {
-        if let Some((v, n, overflow, underflow)) = hex_float(&rest[2..]) {
-            return Strtod { value: sign * v, used: i + 2 + n, overflow, underflow, exp10: 0 };
-        }
-        // "0x" without hex digits: the number is the "0".
+    // "0x" without hex digits reads as the number 0 followed by junk.
+    if rest.len() > 2
+        && rest[0] == b'0'
+        && (rest[1] | 0x20) == b'x'
+        && let Some((v, n, overflow, underflow)) = hex_float(&rest[2..])
+    {
+        return Strtod { value: sign * v, used: i + 2 + n, overflow, underflow, exp10: 0 };
     }
     let start = i;
     let mut j = i;
@@ -1372,7 +1374,7 @@ fn parse_timeout(b: &[u8]) -> Result<u64, CommandError> {
         return Ok(if r.value.is_sign_negative() { 0 } else { 1 });
     }
     let ms = (r.value * 1000.0).ceil();
-    if !(ms < 9_223_372_036_854_775_808.0) || ms < 0.0 {
+    if !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
         return Err(negative());
     }
     Ok(ms as u64)
@@ -1457,6 +1459,207 @@ mod tests {
         }
         for b in [&b"abc"[..], b"", b" 1", b"1e5000", b"nan"] {
             assert_eq!(parse_timeout(b), bad, "{:?}", String::from_utf8_lossy(b));
+        }
+    }
+
+    mod engine {
+        use std::sync::{Arc, Mutex};
+
+        use bytes::Bytes;
+        use larder_resp::{Protocol, Reply};
+
+        use crate::{BlockedOn, ClientState, Engine, ManualClock, Propagate, ServerInfo};
+
+        struct Sink(Arc<Mutex<Vec<String>>>);
+
+        impl Propagate for Sink {
+            fn propagate(&mut self, argv: &[Bytes]) {
+                let line = argv.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>();
+                self.0.lock().unwrap().push(line.join(" "));
+            }
+        }
+
+        fn setup() -> (Engine, ClientState, Arc<Mutex<Vec<String>>>) {
+            let clock = ManualClock::new(1_000_000);
+            let mut engine = Engine::new(Arc::new(clock), ServerInfo::default());
+            let log = Arc::new(Mutex::new(Vec::new()));
+            engine.set_propagation(Box::new(Sink(log.clone())));
+            let client = engine.new_client("test".into());
+            (engine, client, log)
+        }
+
+        fn run(e: &mut Engine, c: &mut ClientState, cmd: &str) -> Reply {
+            let argv: Vec<Bytes> =
+                cmd.split(' ').map(|s| Bytes::copy_from_slice(s.as_bytes())).collect();
+            e.execute(c, &argv)
+        }
+
+        fn bulk(s: &str) -> Reply {
+            Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+        }
+
+        fn keys(ks: &[&str]) -> Vec<Bytes> {
+            ks.iter().map(|k| Bytes::copy_from_slice(k.as_bytes())).collect()
+        }
+
+        #[test]
+        fn blocking_pops_block_when_empty_and_propagate_as_plain_pops() {
+            let (mut e, mut c, log) = setup();
+            assert_eq!(run(&mut e, &mut c, "BZPOPMIN a b 1.5"), Reply::NilArray);
+            assert_eq!(
+                c.blocked.take(),
+                Some(BlockedOn { keys: keys(&["a", "b"]), deadline_ms: Some(1_001_500) })
+            );
+            assert_eq!(run(&mut e, &mut c, "BZMPOP 0 2 a b MAX COUNT 2"), Reply::NilArray);
+            assert_eq!(
+                c.blocked.take(),
+                Some(BlockedOn { keys: keys(&["a", "b"]), deadline_ms: None })
+            );
+            assert!(log.lock().unwrap().is_empty());
+
+            run(&mut e, &mut c, "ZADD b 1 x 2 y 3 z");
+            assert_eq!(
+                run(&mut e, &mut c, "BZPOPMAX a b 0"),
+                Reply::Array(vec![bulk("b"), bulk("z"), Reply::Double(3.0)])
+            );
+            assert_eq!(
+                run(&mut e, &mut c, "BZMPOP 0 2 a b MIN COUNT 5"),
+                Reply::Array(vec![
+                    bulk("b"),
+                    Reply::Array(vec![
+                        Reply::Array(vec![bulk("x"), Reply::Double(1.0)]),
+                        Reply::Array(vec![bulk("y"), Reply::Double(2.0)]),
+                    ]),
+                ])
+            );
+            run(&mut e, &mut c, "ZADD b 1 x 2 y 3 z");
+            run(&mut e, &mut c, "ZMPOP 1 b MAX COUNT 2");
+            assert!(c.blocked.is_none());
+            assert_eq!(
+                *log.lock().unwrap(),
+                vec![
+                    "ZADD b 1 x 2 y 3 z",
+                    "ZPOPMAX b",
+                    "ZPOPMIN b 2",
+                    "ZADD b 1 x 2 y 3 z",
+                    "ZPOPMAX b 2",
+                ]
+            );
+        }
+
+        #[test]
+        fn blocking_pops_in_a_transaction_answer_at_once() {
+            let (mut e, mut c, _) = setup();
+            let cmds = [keys(&["BZPOPMIN", "a", "0"]), keys(&["BZMPOP", "0", "1", "a", "MIN"])];
+            let replies = e.execute_transaction(&mut c, &cmds).unwrap();
+            assert_eq!(replies, vec![Reply::NilArray, Reply::NilArray]);
+            assert!(c.blocked.is_none());
+        }
+
+        #[test]
+        fn additions_signal_blocked_keys() {
+            let (mut e, mut c, _) = setup();
+            e.register_blocked(&keys(&["k", "d1", "d2", "d3", "d4"]));
+            run(&mut e, &mut c, "ZADD k XX 1 a");
+            assert!(e.drain_ready_keys().is_empty());
+            run(&mut e, &mut c, "ZADD k 1 a");
+            run(&mut e, &mut c, "ZINCRBY k 1 a");
+            assert_eq!(e.drain_ready_keys(), keys(&["k"]));
+            run(&mut e, &mut c, "ZUNIONSTORE d1 1 k");
+            run(&mut e, &mut c, "ZINTERSTORE d2 1 k");
+            run(&mut e, &mut c, "ZDIFFSTORE d3 1 k");
+            run(&mut e, &mut c, "ZRANGESTORE d4 k 0 -1");
+            run(&mut e, &mut c, "ZRANGESTORE nobody k 0 -1");
+            run(&mut e, &mut c, "ZINTERSTORE d1 2 k missing");
+            assert_eq!(e.drain_ready_keys(), keys(&["d1", "d2", "d3", "d4"]));
+        }
+
+        #[test]
+        fn writes_that_change_nothing_are_not_propagated() {
+            let (mut e, mut c, log) = setup();
+            for cmd in [
+                "ZADD k XX 1 a",
+                "ZREM k a",
+                "ZPOPMIN k",
+                "ZMPOP 1 k MIN",
+                "ZREMRANGEBYRANK k 0 -1",
+                "ZUNIONSTORE d 1 k",
+                "ZRANGESTORE d k 0 -1",
+            ] {
+                run(&mut e, &mut c, cmd);
+            }
+            run(&mut e, &mut c, "ZADD k 1 a");
+            for cmd in ["ZADD k 1 a", "ZADD k NX 2 a", "ZADD k GT 0 a", "ZPOPMIN k 0", "ZREM k b"] {
+                run(&mut e, &mut c, cmd);
+            }
+            assert_eq!(*log.lock().unwrap(), vec!["ZADD k 1 a"]);
+        }
+
+        #[test]
+        fn resp3_nests_member_score_pairs() {
+            let (mut e, mut c, _) = setup();
+            c.protocol = Protocol::Resp3;
+            run(&mut e, &mut c, "ZADD k 1 a 2 b");
+            let pairs = Reply::Array(vec![
+                Reply::Array(vec![bulk("a"), Reply::Double(1.0)]),
+                Reply::Array(vec![bulk("b"), Reply::Double(2.0)]),
+            ]);
+            assert_eq!(run(&mut e, &mut c, "ZRANGE k 0 -1 WITHSCORES"), pairs);
+            assert_eq!(run(&mut e, &mut c, "ZUNION 1 k WITHSCORES"), pairs);
+            assert_eq!(
+                run(&mut e, &mut c, "ZRANGE k 0 -1"),
+                Reply::Array(vec![bulk("a"), bulk("b")])
+            );
+            run(&mut e, &mut c, "ZADD one 5 m");
+            assert_eq!(
+                run(&mut e, &mut c, "ZRANDMEMBER one -2 WITHSCORES"),
+                Reply::Array(vec![
+                    Reply::Array(vec![bulk("m"), Reply::Double(5.0)]),
+                    Reply::Array(vec![bulk("m"), Reply::Double(5.0)]),
+                ])
+            );
+            assert_eq!(
+                run(&mut e, &mut c, "ZRANK k b WITHSCORE"),
+                Reply::Array(vec![Reply::Int(1), Reply::Double(2.0)])
+            );
+            assert_eq!(run(&mut e, &mut c, "ZRANK k x WITHSCORE"), Reply::NilArray);
+            assert_eq!(
+                run(&mut e, &mut c, "ZPOPMIN k"),
+                Reply::Array(vec![bulk("a"), Reply::Double(1.0)])
+            );
+            assert_eq!(
+                run(&mut e, &mut c, "ZPOPMIN k 1"),
+                Reply::Array(vec![Reply::Array(vec![bulk("b"), Reply::Double(2.0)])])
+            );
+        }
+
+        #[test]
+        fn a_big_set_is_scanned_in_pages_covering_every_member() {
+            let (mut e, mut c, _) = setup();
+            let pairs: Vec<String> = (0..1000).map(|i| format!("{i} m{i}")).collect();
+            run(&mut e, &mut c, &format!("ZADD big {}", pairs.join(" ")));
+            let mut seen = std::collections::HashMap::new();
+            let mut cursor = "0".to_string();
+            let mut pages = 0;
+            loop {
+                let Reply::Array(r) = run(&mut e, &mut c, &format!("ZSCAN big {cursor} COUNT 20"))
+                else {
+                    panic!()
+                };
+                let (Reply::Bulk(next), Reply::Array(items)) = (&r[0], &r[1]) else { panic!() };
+                for pair in items.chunks(2) {
+                    let (Reply::Bulk(m), Reply::Bulk(s)) = (&pair[0], &pair[1]) else { panic!() };
+                    assert!(seen.insert(m.clone(), s.clone()).is_none(), "returned twice");
+                }
+                pages += 1;
+                cursor = String::from_utf8(next.to_vec()).unwrap();
+                if cursor == "0" {
+                    break;
+                }
+            }
+            assert_eq!(seen.len(), 1000);
+            assert!(pages > 10);
+            assert_eq!(seen[&Bytes::from("m7")], Bytes::from("7"));
         }
     }
 

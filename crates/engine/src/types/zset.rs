@@ -613,14 +613,15 @@ impl SkipList {
 #[derive(Debug, Clone)]
 pub struct ZSet {
     dict: Dict<Bytes, f64>,
-    list: SkipList,
+    /// Boxed: its header holds `MAX_LEVEL` links, and every `Value` is as big as its largest variant.
+    list: Box<SkipList>,
     /// Whether Redis would hold this set as a listpack (see the module docs).
     compact: bool,
 }
 
 impl Default for ZSet {
     fn default() -> Self {
-        ZSet { dict: Dict::new(), list: SkipList::default(), compact: true }
+        ZSet { dict: Dict::new(), list: Box::default(), compact: true }
     }
 }
 
@@ -657,7 +658,7 @@ impl ZSet {
 
     /// A set of `dict`'s members and scores (none NaN), not compact (see [`ZSet::compact_if_small`]).
     pub fn from_dict(dict: Dict<Bytes, f64>) -> ZSet {
-        let mut list = SkipList::default();
+        let mut list = Box::<SkipList>::default();
         for (m, &s) in dict.iter() {
             debug_assert!(!s.is_nan());
             list.insert(s, m.clone());
@@ -769,7 +770,8 @@ impl ZSet {
         r: &LexRange,
         rev: bool,
     ) -> impl Iterator<Item = (&'a Bytes, f64)> {
-        let cur = if rev { self.list.last_in_lex_range(r) } else { self.list.first_in_lex_range(r) };
+        let cur =
+            if rev { self.list.last_in_lex_range(r) } else { self.list.first_in_lex_range(r) };
         Iter { list: &self.list, cur, rev }
             .take_while(move |(m, _)| if rev { r.gte_min(m) } else { r.lte_max(m) })
     }
@@ -820,9 +822,14 @@ impl ZSet {
             update
         };
         let dict = &mut self.dict;
-        let n = self.list.delete_run(&update, end + 1 - start, |_| true, |m| {
-            dict.remove(&m);
-        });
+        let n = self.list.delete_run(
+            &update,
+            end + 1 - start,
+            |_| true,
+            |m| {
+                dict.remove(&m);
+            },
+        );
         self.list.maybe_compact();
         n
     }
@@ -831,9 +838,14 @@ impl ZSet {
     pub fn remove_range_by_score(&mut self, r: &ScoreRange) -> usize {
         let update = self.list.update_until(|n| !r.gte_min(n.score));
         let dict = &mut self.dict;
-        let n = self.list.delete_run(&update, usize::MAX, |n| r.lte_max(n.score), |m| {
-            dict.remove(&m);
-        });
+        let n = self.list.delete_run(
+            &update,
+            usize::MAX,
+            |n| r.lte_max(n.score),
+            |m| {
+                dict.remove(&m);
+            },
+        );
         self.list.maybe_compact();
         n
     }
@@ -845,9 +857,14 @@ impl ZSet {
         }
         let update = self.list.update_until(|n| !r.gte_min(&n.member));
         let dict = &mut self.dict;
-        let n = self.list.delete_run(&update, usize::MAX, |n| r.lte_max(&n.member), |m| {
-            dict.remove(&m);
-        });
+        let n = self.list.delete_run(
+            &update,
+            usize::MAX,
+            |n| r.lte_max(&n.member),
+            |m| {
+                dict.remove(&m);
+            },
+        );
         self.list.maybe_compact();
         n
     }
@@ -997,7 +1014,8 @@ mod tests {
         z.check();
         let all: Vec<(f64, Bytes)> = z.iter().map(|(m, s)| (s, m.clone())).collect();
         assert_eq!(all, model);
-        let rev: Vec<(f64, Bytes)> = z.iter_from_rank(0, true).map(|(m, s)| (s, m.clone())).collect();
+        let rev: Vec<(f64, Bytes)> =
+            z.iter_from_rank(0, true).map(|(m, s)| (s, m.clone())).collect();
         assert_eq!(rev, model.iter().rev().cloned().collect::<Vec<_>>());
         for (i, (s, m)) in model.iter().enumerate() {
             assert_eq!(z.rank(m, false), Some((i, *s)));
@@ -1131,6 +1149,11 @@ mod tests {
     }
 
     #[test]
+    fn stays_small_inside_a_value() {
+        assert!(std::mem::size_of::<ZSet>() <= 96, "{}", std::mem::size_of::<ZSet>());
+    }
+
+    #[test]
     fn compact_form_follows_redis_listpack_rules() {
         let mut z = ZSet::default();
         z.insert(Bytes::from("a"), -0.0);
@@ -1140,7 +1163,7 @@ mod tests {
         assert!(!z.is_compact());
         z.insert(Bytes::from("b"), -0.0);
         assert!(z.score(b"b").unwrap().is_sign_negative());
-        z.remove(&vec![b'x'; 65]);
+        z.remove(&[b'x'; 65]);
         assert!(!z.is_compact());
         z.compact_if_small();
         assert!(z.is_compact());
