@@ -1634,6 +1634,40 @@ mod tests {
         }
 
         #[test]
+        fn zrandmember_counts() {
+            let (mut e, mut c, _) = setup();
+            let pairs: Vec<String> = (0..100).map(|i| format!("{i} m{i}")).collect();
+            run(&mut e, &mut c, &format!("ZADD k {}", pairs.join(" ")));
+            for (count, len) in [(5, 5), (40, 40), (99, 99), (100, 100), (500, 100)] {
+                let Reply::Array(items) = run(&mut e, &mut c, &format!("ZRANDMEMBER k {count}"))
+                else {
+                    panic!()
+                };
+                let members: Vec<Bytes> = items
+                    .iter()
+                    .map(|m| match m {
+                        Reply::Bulk(b) => b.clone(),
+                        _ => panic!(),
+                    })
+                    .collect();
+                let distinct: std::collections::HashSet<_> = members.iter().collect();
+                assert_eq!((members.len(), distinct.len()), (len, len), "count {count}");
+                for m in &members {
+                    let cmd = format!("ZSCORE k {}", String::from_utf8_lossy(m));
+                    assert!(matches!(run(&mut e, &mut c, &cmd), Reply::Double(_)));
+                }
+            }
+            let Reply::Array(items) = run(&mut e, &mut c, "ZRANDMEMBER k -300 WITHSCORES") else {
+                panic!()
+            };
+            assert_eq!(items.len(), 600);
+            for pair in items.chunks(2) {
+                let (Reply::Bulk(m), Reply::Double(s)) = (&pair[0], &pair[1]) else { panic!() };
+                assert_eq!(format!("m{s}"), String::from_utf8_lossy(m));
+            }
+        }
+
+        #[test]
         fn a_big_set_is_scanned_in_pages_covering_every_member() {
             let (mut e, mut c, _) = setup();
             let pairs: Vec<String> = (0..1000).map(|i| format!("{i} m{i}")).collect();
