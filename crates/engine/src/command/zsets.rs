@@ -1291,7 +1291,7 @@ fn hex_float(b: &[u8]) -> Option<(f64, usize, bool, bool)> {
 
 /// Redis's `string2d` (scores, increments, weights): the whole argument is one double with no leading
 /// space; NaN, and literals that overflow to ±inf or underflow to 0, are refused (`inf` itself is fine).
-fn parse_double(b: &[u8]) -> Option<f64> {
+pub(crate) fn parse_double(b: &[u8]) -> Option<f64> {
     if b.is_empty() || is_c_space(b[0]) {
         return None;
     }
