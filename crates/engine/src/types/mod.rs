@@ -6,6 +6,6 @@ mod set;
 mod zset;
 
 pub use hash::Hash;
-pub use list::List;
+pub use list::{End, List};
 pub use set::Set;
 pub use zset::ZSet;
