@@ -48,6 +48,12 @@ pub struct Embedded {
     shutdown: CancellationToken,
 }
 
+impl std::fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Embedded")
+    }
+}
+
 /// What the lock protects.
 struct Core {
     engine: Engine,
@@ -180,13 +186,10 @@ impl Backend {
         match self {
             Backend::Embedded(e) => {
                 let mut core = e.core.lock();
-                let r = guarded(|| core.engine.execute_transaction(client, cmds)).unwrap_or_else(
-                    || {
-                        Err(CommandError::custom(
-                            "ERR internal error while running the transaction",
-                        ))
-                    },
-                );
+                let r = guarded(|| core.engine.execute_transaction(client, cmds));
+                let r = r.unwrap_or_else(|| {
+                    Err(CommandError::custom("ERR internal error while running the transaction"))
+                });
                 core.serve_ready();
                 (r, core.engine.dirty())
             }
@@ -294,7 +297,8 @@ impl Core {
             return;
         }
         if let Some(w) = self.unpark(id) {
-            // A send fails only if the receiver closed since the check above, which the lock excludes.
+            // The send fails only if the connection dropped its receiver in the instant since the check
+            // above: like a Redis client that disconnects as it is served, that reply is lost with it.
             let _ = w.tx.send(reply);
         }
     }
@@ -309,12 +313,6 @@ pub struct BlockedCommand {
     rx: Option<oneshot::Receiver<Reply>>,
     deadline: Option<Instant>,
     finished: bool,
-}
-
-impl std::fmt::Debug for Embedded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Embedded")
-    }
 }
 
 impl BlockedCommand {
