@@ -35,6 +35,7 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     }
     ctx.db.insert(dst.clone(), entry, now);
     ctx.mark_dirty(1);
+    ctx.signal_ready(dst);
     Ok(Reply::Int(1))
 }
 
@@ -245,6 +246,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, nx: bool) -> Result<Rep
     let entry = ctx.db.remove(src, now).expect("checked above");
     ctx.db.insert(dst.clone(), entry, now);
     ctx.mark_dirty(1);
+    ctx.signal_ready(dst);
     Ok(if nx { Reply::Int(1) } else { Reply::OK })
 }
 
