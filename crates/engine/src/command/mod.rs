@@ -211,7 +211,8 @@ impl Ctx<'_> {
         if self.client.in_transaction {
             return false;
         }
-        let deadline_ms = if timeout_ms == 0 { None } else { Some(self.now.saturating_add(timeout_ms)) };
+        let deadline_ms =
+            if timeout_ms == 0 { None } else { Some(self.now.saturating_add(timeout_ms)) };
         self.client.blocked = Some(crate::client::BlockedOn { keys, deadline_ms });
         true
     }
