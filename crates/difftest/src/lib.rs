@@ -102,10 +102,10 @@ impl SpawnedRedis {
         let mut redis = SpawnedRedis { child, addr: format!("127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(mut c) = Conn::connect("redis", &redis.addr, None) {
-                if c.call_str(&["PING"]).is_ok() {
-                    return Ok(redis);
-                }
+            if let Ok(mut c) = Conn::connect("redis", &redis.addr, None)
+                && c.call_str(&["PING"]).is_ok()
+            {
+                return Ok(redis);
             }
             if let Some(status) = redis.child.try_wait()? {
                 return Err(io::Error::other(format!("redis-server exited at start: {status}")));
