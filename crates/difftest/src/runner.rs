@@ -229,7 +229,13 @@ pub fn run(opts: &Options, mut larder: Conn, mut redis: Conn) -> io::Result<Repo
         let cmd = generator.next_cmd();
         report.generated += 1;
         let stat = report.stats.entry(cmd.name).or_default();
-        let Some(exec) = t.execute(&cmd)? else {
+        let exec = t.execute(&cmd).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("at command #{index} (seed {}): {}: {e}", opts.seed, show_cmd(&cmd)),
+            )
+        })?;
+        let Some(exec) = exec else {
             stat.guarded += 1;
             if opts.verbose {
                 println!("#{index} {}\n    (skipped by guard)", show_cmd(&cmd));
@@ -598,6 +604,22 @@ fn involved(log: &[Entry], target: &Cmd) -> Vec<Cmd> {
         let touches = e.cmd.keys.iter().any(|k| keys.contains(k));
         if e.cmd.readonly {
             // Reads cannot change state; keep the ones on the involved keys, but do not follow their keys.
+            if touches {
+                out.push(e.cmd.clone());
+            }
+        } else if matches!(e.cmd.name, "DEL" | "UNLINK") && e.cmd.argvs[0].len() > 1 {
+            // Deleted keys start from nothing here: earlier commands on them do not matter.
+            if touches {
+                out.push(e.cmd.clone());
+                for k in &e.cmd.keys {
+                    keys.remove(k);
+                }
+                if keys.is_empty() {
+                    break;
+                }
+            }
+        } else if e.cmd.name == "MSET" {
+            // Each key on its own: keep the command, do not follow its other keys.
             if touches {
                 out.push(e.cmd.clone());
             }
