@@ -26,7 +26,8 @@ struct Cli {
     #[arg(long, value_name = "HOST:PORT")]
     larder: Option<String>,
     /// The token for `--larder` (omit it to compare two servers that need no AUTH, e.g. redis with redis).
-    #[arg(long, env = "LARDER_TOKEN", requires = "larder")]
+    /// Ignored when larder runs in-process.
+    #[arg(long, env = "LARDER_TOKEN")]
     token: Option<String>,
     /// Keep going after mismatches (the involved keys are deleted on both sides to resynchronise).
     #[arg(long)]
