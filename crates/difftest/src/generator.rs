@@ -459,6 +459,8 @@ impl Gen {
             b"1.5",
             b"-0.25",
             b"0.1",
+            b"-0",
+            b".5",
             b"3e2",
             b"1e3",
             b"inf",
@@ -539,7 +541,9 @@ impl Gen {
                 "-inf",
             ])
         } else {
-            self.pick(&["abc", "nan", "", "1e400", "1.5x", " 1"])
+            self.pick(&[
+                "abc", "nan", "", "1e400", "1.5x", " 1", "0x1A", ".5", "5.", "-0", "1e", "infinity",
+            ])
         };
         v.as_bytes().to_vec()
     }
@@ -552,7 +556,7 @@ impl Gen {
                 "-inf", "0.1",
             ])
         } else {
-            self.pick(&["abc", "nan", "", "(1"])
+            self.pick(&["abc", "nan", "", "(1", "0x10", ".5", "-0"])
         };
         v.as_bytes().to_vec()
     }
@@ -596,8 +600,14 @@ impl Gen {
             let v: &str = self.pick(&["0", "-1", "-100"]);
             v.as_bytes().to_vec()
         } else {
-            let v: &str =
-                self.pick(&["abc", "1.5", "", "9223372036854775807", "99999999999999999"]);
+            let v: &str = self.pick(&[
+                "abc",
+                "1.5",
+                "",
+                "9223372036854775807",
+                "99999999999999999",
+                "-9223372036854775808",
+            ]);
             v.as_bytes().to_vec()
         }
     }
@@ -610,7 +620,8 @@ impl Gen {
             let v: &str = self.pick(&["0", "-1", "-100"]);
             v.as_bytes().to_vec()
         } else {
-            let v: &str = self.pick(&["abc", "1.5", "", "9223372036854775807"]);
+            let v: &str =
+                self.pick(&["abc", "1.5", "", "9223372036854775807", "-9223372036854775808"]);
             v.as_bytes().to_vec()
         }
     }
@@ -661,7 +672,8 @@ impl Gen {
 }
 
 fn bad_int(g: &mut Gen) -> Vec<u8> {
-    let v: &str = g.pick(&["abc", "1.5", "", "9223372036854775808", " 1", "1e3", "0x10"]);
+    let v: &str =
+        g.pick(&["abc", "1.5", "", "9223372036854775808", " 1", "1e3", "0x10", "01", "+1", "-0"]);
     v.as_bytes().to_vec()
 }
 

@@ -751,6 +751,12 @@ impl Report {
         );
         let _ = writeln!(
             s,
+            "per command: run = sent to both; errors = redis answered an error (an error path compared); \
+             guarded = skipped, its precondition failed on redis; format = doubles equal but printed \
+             differently; delib = documented differences"
+        );
+        let _ = writeln!(
+            s,
             "{:<18} {:>6} {:>7} {:>7} {:>6} {:>6} {:>8}",
             "command", "run", "errors", "guarded", "format", "delib", "MISMATCH"
         );
