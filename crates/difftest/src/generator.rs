@@ -218,6 +218,22 @@ pub fn is_readonly(argv: &Argv) -> bool {
         || (name == "SORT" && !argv.iter().any(|a| a.eq_ignore_ascii_case(b"STORE")))
 }
 
+impl Cmd {
+    /// A command the runner itself sends to both sides (a resynchronisation), for the log.
+    pub fn internal(name: &'static str, argv: Argv, keys: Vec<Vec<u8>>) -> Cmd {
+        let global = name == "FLUSHALL";
+        Cmd {
+            name,
+            argvs: vec![argv],
+            keys,
+            check: Check::Exact,
+            guard: None,
+            global,
+            readonly: false,
+        }
+    }
+}
+
 /// One generated command kind.
 #[derive(Debug)]
 pub struct Spec {
@@ -310,7 +326,7 @@ pub struct Gen {
 }
 
 impl Gen {
-    /// A generator over `enabled` (indices into [`SPECS`]); `now_ms` anchors EXPIREAT/EXAT arguments.
+    /// A generator over the `enabled` specs; `now_ms` anchors EXPIREAT/EXAT arguments.
     pub fn new(seed: u64, now_ms: i64, enabled: &[&'static Spec]) -> Gen {
         let total_weight = enabled.iter().map(|s| s.weight).sum();
         Gen {

@@ -281,8 +281,12 @@ pub fn run(opts: &Options, mut larder: Conn, mut redis: Conn) -> io::Result<Repo
                 if !opts.all {
                     break;
                 }
-                // Resynchronise: forget the involved keys on both sides.
-                t.forget(&cmd)?;
+                // Resynchronise: forget the involved keys on both sides (and log it, so later
+                // reproductions start from there).
+                let resync = t.forget(&cmd)?;
+                log.push(Entry { cmd, redis: exec.redis });
+                log.push(Entry { cmd: resync, redis: Reply::OK });
+                continue;
             }
         }
         log.push(Entry { cmd, redis: exec.redis });
@@ -321,16 +325,18 @@ impl Tester {
         Ok(())
     }
 
-    /// Deletes the command's keys (or everything, for keyspace-wide commands) on both sides.
-    fn forget(&mut self, cmd: &Cmd) -> io::Result<()> {
+    /// Deletes the command's keys (or everything, for keyspace-wide commands) on both sides; returns
+    /// what it sent, as a command for the log.
+    fn forget(&mut self, cmd: &Cmd) -> io::Result<Cmd> {
         if cmd.keys.is_empty() || cmd.global {
-            return self.flushall();
+            self.flushall()?;
+            return Ok(Cmd::internal("FLUSHALL", vec![b"FLUSHALL".to_vec()], Vec::new()));
         }
         let mut argv: Argv = vec![b"DEL".to_vec()];
         argv.extend(cmd.keys.iter().cloned());
         self.larder.call(&argv)?;
         self.redis.call(&argv)?;
-        Ok(())
+        Ok(Cmd::internal("DEL", argv, cmd.keys.clone()))
     }
 
     /// Whether the guard lets the command run (checked on redis).
@@ -394,7 +400,8 @@ impl Tester {
                 if let (Check::FloatIncr { .. }, Outcome::Deliberate("incrbyfloat-range")) =
                     (check, &outcome)
                 {
-                    // larder cannot hold Redis's value: forget the key on both sides.
+                    // larder cannot hold Redis's value: forget the key on both sides (a replay of
+                    // this command does the same).
                     self.forget(cmd)?;
                 } else if let (Check::FloatIncr { field }, Outcome::Deliberate(_), Reply::Bulk(v)) =
                     (check, &outcome, &redis)
