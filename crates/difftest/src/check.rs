@@ -136,8 +136,7 @@ pub enum Check {
         /// LIMIT was given.
         limit: bool,
     },
-    /// INCRBYFLOAT / HINCRBYFLOAT: Redis 7.0 computes in long double, larder in double (a documented
-    /// difference, `server.larder.txt`); close results count as deliberate and are resynchronised.
+    /// INCRBYFLOAT / HINCRBYFLOAT: compared exactly (both compute in x87 long double).
     FloatIncr {
         /// HINCRBYFLOAT's field; `None` for INCRBYFLOAT.
         field: Option<Vec<u8>>,
@@ -166,16 +165,8 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "COPY k k answers 0 (Upstash); Redis 7.0 answers ERR source and destination objects are the same",
     ),
     (
-        "incrbyfloat-range",
-        "INCRBYFLOAT/HINCRBYFLOAT results beyond double's range (e.g. INCRBYFLOAT k 1e400) are errors in \
-         larder, finite long doubles in Redis 7.0 (a consequence of computing in double). The key is then \
-         deleted on both sides",
-    ),
-    (
-        "incrbyfloat-precision",
-        "INCRBYFLOAT/HINCRBYFLOAT compute in double and print the shortest text; Redis 7.0 computes in long \
-         double and prints up to 17 decimals. Close results count as deliberate; the stored value is then \
-         copied from redis to larder",
+        "zrank-withscore",
+        "ZRANK/ZREVRANK take a third argument (WITHSCORE, Redis 7.2+); Redis 7.0 answers a wrong-arity error",
     ),
 ];
 
@@ -189,6 +180,12 @@ pub fn known_difference(argv: &Argv, larder: &Reply, redis: &Reply) -> Option<&'
         && matches!(redis, Reply::Error(e) if e == "ERR source and destination objects are the same")
     {
         return Some("copy-same-key");
+    }
+    if (name == b"ZRANK" || name == b"ZREVRANK")
+        && argv.len() == 4
+        && matches!(redis, Reply::Error(e) if e.starts_with("ERR wrong number of arguments"))
+    {
+        return Some("zrank-withscore");
     }
     None
 }
@@ -223,21 +220,8 @@ pub fn compare(check: &Check, larder: &Reply, redis: &Reply) -> Outcome {
             }
             _ => larder == redis,
         },
-        Check::FloatIncr { .. } => {
-            if larder == redis {
-                true
-            } else if larder.is_error() && reply_f64(redis).is_some_and(f64::is_infinite) {
-                // Redis's long double result is finite but beyond double's range.
-                return Outcome::Deliberate("incrbyfloat-range");
-            } else if let (Some(a), Some(b)) = (reply_f64(larder), reply_f64(redis)) {
-                if close(a, b) {
-                    return Outcome::Deliberate("incrbyfloat-precision");
-                }
-                false
-            } else {
-                false
-            }
-        }
+        // larder computes INCRBYFLOAT/HINCRBYFLOAT in Redis's long-double arithmetic: replies must match.
+        Check::FloatIncr { .. } => larder == redis,
         Check::Random(_) => return Outcome::Mismatch("random replies need compare_random".into()),
     };
     if !same {
@@ -430,10 +414,6 @@ fn bulk(r: &Reply) -> Option<&[u8]> {
     }
 }
 
-fn reply_f64(r: &Reply) -> Option<f64> {
-    bulk(r).and_then(parse_double)
-}
-
 /// Parses a double the way Redis prints them (`inf`, `-inf`, `1.5`, `1e+21`, `0.10000000000000001`).
 pub fn parse_double(b: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(b).ok()?;
@@ -451,10 +431,6 @@ pub fn parse_double(b: &[u8]) -> Option<f64> {
 /// Two texts of the same double (`0.1` and `0.10000000000000001`, `-0` and `0`).
 pub fn same_double(a: &[u8], b: &[u8]) -> bool {
     matches!((parse_double(a), parse_double(b)), (Some(x), Some(y)) if x == y)
-}
-
-fn close(a: f64, b: f64) -> bool {
-    a == b || (a.is_finite() && b.is_finite() && (a - b).abs() <= 1e-12 * a.abs().max(b.abs()))
 }
 
 /// An argument or reply text as `redis-cli` would accept it: bare when it is plain, otherwise quoted with
@@ -663,27 +639,20 @@ mod tests {
     }
 
     #[test]
-    fn float_incr_close_results_are_deliberate() {
+    fn float_incr_replies_must_match_exactly() {
         let c = Check::FloatIncr { field: None };
         assert_eq!(
-            compare(&c, &b("5005.6"), &b("5005.60000000000000009")),
-            Outcome::Deliberate("incrbyfloat-precision")
+            compare(&c, &b("5005.60000000000000009"), &b("5005.60000000000000009")),
+            Outcome::Same
         );
-        assert_eq!(
-            compare(&c, &b("0.30000000000000004"), &b("0.3")),
-            Outcome::Deliberate("incrbyfloat-precision")
-        );
-        assert!(matches!(compare(&c, &b("0.4"), &b("0.3")), Outcome::Mismatch(_)));
-        let huge = format!("1{}", "0".repeat(400));
-        let err = Reply::Error("ERR increment would produce NaN or Infinity".into());
-        assert_eq!(compare(&c, &err, &b(&huge)), Outcome::Deliberate("incrbyfloat-range"));
-        // Both overflow long double too: Redis says "not a valid float"; larder must agree.
-        let redis_err = Reply::Error("ERR value is not a valid float".into());
-        assert!(matches!(compare(&c, &err, &redis_err), Outcome::Mismatch(_)));
         assert!(matches!(
-            compare(&c, &Reply::Error("ERR x".into()), &b("0.3")),
+            compare(&c, &b("5005.6"), &b("5005.60000000000000009")),
             Outcome::Mismatch(_)
         ));
+        assert!(matches!(compare(&c, &b("0.30000000000000004"), &b("0.3")), Outcome::Mismatch(_)));
+        let err = Reply::Error("ERR increment would produce NaN or Infinity".into());
+        let redis_err = Reply::Error("ERR value is not a valid float".into());
+        assert!(matches!(compare(&c, &err, &redis_err), Outcome::Mismatch(_)));
     }
 
     #[test]

@@ -356,8 +356,13 @@ fn blocking_move(
     rpoplpush: bool,
 ) -> Result<Reply, CommandError> {
     let Some(v) = move_element(ctx, src, dst, from, to)? else {
-        ctx.block(vec![src.clone()], timeout);
-        return Ok(Reply::Nil);
+        // A timed-out BLMOVE/BRPOPLPUSH answers a null array, as Redis's blocked-client timeout does; where
+        // it cannot block (a transaction or script) it answers a null bulk at once.
+        return Ok(if ctx.block(vec![src.clone()], timeout) {
+            Reply::NilArray
+        } else {
+            Reply::Nil
+        });
     };
     ctx.propagate(if rpoplpush {
         vec![Bytes::from_static(b"RPOPLPUSH"), src.clone(), dst.clone()]
@@ -561,7 +566,7 @@ mod tests {
             c.blocked.take(),
             Some(BlockedOn { keys: argv("a b"), deadline_ms: Some(T0 + 1500) })
         );
-        assert_eq!(e.execute(&mut c, &argv("BLMOVE src dst LEFT RIGHT 0")), Reply::Nil);
+        assert_eq!(e.execute(&mut c, &argv("BLMOVE src dst LEFT RIGHT 0")), Reply::NilArray);
         assert_eq!(c.blocked.take(), Some(BlockedOn { keys: argv("src"), deadline_ms: None }));
         assert_eq!(e.execute(&mut c, &argv("BLMPOP 0.0001 2 x y LEFT")), Reply::NilArray);
         assert_eq!(
