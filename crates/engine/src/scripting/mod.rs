@@ -22,24 +22,61 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, V
 use crate::command::{Ctx, call_from_script};
 use crate::error::CommandError;
 
+/// The most memory the Lua state may allocate.
+pub const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
 /// How long a script may run before other clients get `BUSY` (Redis's `busy-reply-threshold`).
 pub const BUSY_THRESHOLD_MS: u64 = 5000;
 
 /// The state of the running script, shared with the front ends so they can answer `BUSY` and run
 /// `SCRIPT KILL` without taking the engine lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ScriptControl {
     running: AtomicBool,
     started_ms: AtomicU64,
     kill: AtomicBool,
     wrote: AtomicBool,
+    busy_threshold_ms: AtomicU64,
+}
+
+impl Default for ScriptControl {
+    fn default() -> ScriptControl {
+        ScriptControl {
+            running: AtomicBool::new(false),
+            started_ms: AtomicU64::new(0),
+            kill: AtomicBool::new(false),
+            wrote: AtomicBool::new(false),
+            busy_threshold_ms: AtomicU64::new(BUSY_THRESHOLD_MS),
+        }
+    }
 }
 
 impl ScriptControl {
+    /// Sets how long a script may run before other clients get `BUSY` (`--busy-reply-threshold`).
+    pub fn set_busy_threshold(&self, ms: u64) {
+        self.busy_threshold_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// Whether a script has been running for longer than the busy threshold at `now_ms`.
     pub fn is_busy(&self, now_ms: u64) -> bool {
         self.running.load(Ordering::Acquire)
-            && now_ms.saturating_sub(self.started_ms.load(Ordering::Acquire)) >= BUSY_THRESHOLD_MS
+            && now_ms.saturating_sub(self.started_ms.load(Ordering::Acquire))
+                >= self.busy_threshold_ms.load(Ordering::Relaxed)
+    }
+
+    /// The reply to a command that arrives while a script is busy: `SCRIPT KILL` and `FUNCTION KILL` stop
+    /// the script (unless it wrote); everything else gets Redis's `BUSY` error. This is the one place outside
+    /// the command table that recognises command names: it must work without the engine lock, which the
+    /// running script holds.
+    pub fn busy_reply(&self, argv: &[Bytes]) -> Reply {
+        let is =
+            |i: usize, w: &str| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+        if argv.len() == 2 && (is(0, "SCRIPT") || is(0, "FUNCTION")) && is(1, "KILL") {
+            return self.kill();
+        }
+        Reply::Error(
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.".into(),
+        )
     }
 
     /// Whether a script is running at all.
@@ -254,6 +291,9 @@ impl Scripting {
     pub(crate) fn new(control: Arc<ScriptControl>) -> mlua::Result<Scripting> {
         let lua =
             Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
+        // A script that builds huge strings or tables fails with "not enough memory" instead of taking the
+        // whole machine's memory.
+        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         let globals = lua.globals();
         // The error handler records the script line the error came from, like Redis's
         // `__redis__err__handler`: the innermost frame of the user's script (errors raised by `error`, by
