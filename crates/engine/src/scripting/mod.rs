@@ -345,8 +345,16 @@ impl Scripting {
         hidden.raw_set("version_num", version_num(crate::REDIS_VERSION))?;
         hidden.raw_set(
             "sha1hex",
-            lua.create_function(|_, s: mlua::String| {
-                Ok(sha1_smol::Sha1::from(&s.as_bytes()[..]).digest().to_string())
+            // Like Redis, anything that is not a string or number hashes as the empty string.
+            lua.create_function(|_, v: Value| {
+                let bytes = match &v {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Integer(_) | Value::Number(_) => {
+                        v.to_string().unwrap_or_default().into_bytes()
+                    }
+                    _ => Vec::new(),
+                };
+                Ok(sha1_smol::Sha1::from(&bytes[..]).digest().to_string())
             })?,
         )?;
         hidden.raw_set(
