@@ -7,6 +7,7 @@ use super::args::parse_i64;
 use super::{Args, Ctx};
 use crate::error::CommandError;
 use crate::keyspace::Entry;
+use crate::ldouble;
 use crate::value::Value;
 
 /// Redis's `proto-max-bulk-len`: the largest string a command may build.
@@ -136,16 +137,12 @@ pub(super) fn incrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
 
 pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
-    let by = args.next_f64()?;
+    let by = ldouble::parse(args.next_bytes()?).ok_or(CommandError::NotFloat)?;
     let current = match get_string(ctx, key)? {
-        Some(s) => super::args::parse_f64(&s).ok_or(CommandError::NotFloat)?,
-        None => 0.0,
+        Some(s) => ldouble::parse(&s).ok_or(CommandError::NotFloat)?,
+        None => ldouble::LongDouble::ZERO,
     };
-    let v = current + by;
-    if !v.is_finite() {
-        return Err(CommandError::NanOrInfinity);
-    }
-    let text = Bytes::from(format_incr_float(v));
+    let text = Bytes::from(incr_float_text(current, by)?);
     let now = ctx.now;
     match ctx.db.get_mut(key, now) {
         Some(e) => e.value = Value::Str(text.clone()),
@@ -304,10 +301,17 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> Result<Reply, CommandErro
     Ok(Reply::Int(v))
 }
 
-/// `INCRBYFLOAT`'s text: the shortest decimal that reads back as the same double, never in exponent form.
-pub(crate) fn format_incr_float(v: f64) -> String {
-    let s = format!("{v}");
-    if s == "-0" { "0".into() } else { s }
+/// `INCRBYFLOAT`/`HINCRBYFLOAT`: the sum in Redis's long-double arithmetic, as the text Redis stores
+/// (`%.17Lf` with trailing zeros removed), or the error for a NaN or infinite result.
+pub(crate) fn incr_float_text(
+    current: ldouble::LongDouble,
+    by: ldouble::LongDouble,
+) -> Result<String, CommandError> {
+    let v = current.add(by);
+    if !v.is_finite() {
+        return Err(CommandError::NanOrInfinity);
+    }
+    Ok(v.to_redis_string())
 }
 
 fn set_with_ttl(

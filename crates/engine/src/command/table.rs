@@ -2,7 +2,7 @@
 
 use super::{
     CommandSpec, Flags, Handler, KeySpec, hashes, keys, scripting, server, sets, strings,
-    transactions,
+    transactions, zsets,
 };
 
 const W: Flags = Flags::WRITE;
@@ -137,12 +137,50 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("SUNIONSTORE", "sunionstore", -3, W.or(M),                   rest(1),                     "set",        sets::sunionstore),
 
     // sorted sets (rows in name order)
+    spec("BZMPOP",           "bzmpop",           -5, W,                        NK,                          "sortedset",  zsets::bzmpop),
+    spec("BZPOPMAX",         "bzpopmax",         -3, W.or(NS).or(F),           KeySpec::range(1, -2, 1),    "sortedset",  zsets::bzpopmax),
+    spec("BZPOPMIN",         "bzpopmin",         -3, W.or(NS).or(F),           KeySpec::range(1, -2, 1),    "sortedset",  zsets::bzpopmin),
+    spec("ZADD",             "zadd",             -4, W.or(M).or(F),            one(1),                      "sortedset",  zsets::zadd),
+    spec("ZCARD",            "zcard",            2,  R.or(F),                  one(1),                      "sortedset",  zsets::zcard),
+    spec("ZCOUNT",           "zcount",           4,  R.or(F),                  one(1),                      "sortedset",  zsets::zcount),
+    spec("ZDIFF",            "zdiff",            -3, R,                        NK,                          "sortedset",  zsets::zdiff),
+    spec("ZDIFFSTORE",       "zdiffstore",       -4, W.or(M),                  one(1),                      "sortedset",  zsets::zdiffstore),
+    spec("ZINCRBY",          "zincrby",          4,  W.or(M).or(F),            one(1),                      "sortedset",  zsets::zincrby),
+    spec("ZINTER",           "zinter",           -3, R,                        NK,                          "sortedset",  zsets::zinter),
+    spec("ZINTERCARD",       "zintercard",       -3, R,                        NK,                          "sortedset",  zsets::zintercard),
+    spec("ZINTERSTORE",      "zinterstore",      -4, W.or(M),                  one(1),                      "sortedset",  zsets::zinterstore),
+    spec("ZLEXCOUNT",        "zlexcount",        4,  R.or(F),                  one(1),                      "sortedset",  zsets::zlexcount),
+    spec("ZMPOP",            "zmpop",            -4, W,                        NK,                          "sortedset",  zsets::zmpop),
+    spec("ZMSCORE",          "zmscore",          -3, R.or(F),                  one(1),                      "sortedset",  zsets::zmscore),
+    spec("ZPOPMAX",          "zpopmax",          -2, W.or(F),                  one(1),                      "sortedset",  zsets::zpopmax),
+    spec("ZPOPMIN",          "zpopmin",          -2, W.or(F),                  one(1),                      "sortedset",  zsets::zpopmin),
+    spec("ZRANDMEMBER",      "zrandmember",      -2, R.or(ND),                 one(1),                      "sortedset",  zsets::zrandmember),
+    spec("ZRANGE",           "zrange",           -4, R,                        one(1),                      "sortedset",  zsets::zrange),
+    spec("ZRANGEBYLEX",      "zrangebylex",      -4, R,                        one(1),                      "sortedset",  zsets::zrangebylex),
+    spec("ZRANGEBYSCORE",    "zrangebyscore",    -4, R,                        one(1),                      "sortedset",  zsets::zrangebyscore),
+    spec("ZRANGESTORE",      "zrangestore",      -5, W.or(M),                  KeySpec::range(1, 2, 1),     "sortedset",  zsets::zrangestore),
+    spec("ZRANK",            "zrank",            -3, R.or(F),                  one(1),                      "sortedset",  zsets::zrank),
+    spec("ZREM",             "zrem",             -3, W.or(F),                  one(1),                      "sortedset",  zsets::zrem),
+    spec("ZREMRANGEBYLEX",   "zremrangebylex",   4,  W,                        one(1),                      "sortedset",  zsets::zremrangebylex),
+    spec("ZREMRANGEBYRANK",  "zremrangebyrank",  4,  W,                        one(1),                      "sortedset",  zsets::zremrangebyrank),
+    spec("ZREMRANGEBYSCORE", "zremrangebyscore", 4,  W,                        one(1),                      "sortedset",  zsets::zremrangebyscore),
+    spec("ZREVRANGE",        "zrevrange",        -4, R,                        one(1),                      "sortedset",  zsets::zrevrange),
+    spec("ZREVRANGEBYLEX",   "zrevrangebylex",   -4, R,                        one(1),                      "sortedset",  zsets::zrevrangebylex),
+    spec("ZREVRANGEBYSCORE", "zrevrangebyscore", -4, R,                        one(1),                      "sortedset",  zsets::zrevrangebyscore),
+    spec("ZREVRANK",         "zrevrank",         -3, R.or(F),                  one(1),                      "sortedset",  zsets::zrevrank),
+    spec("ZSCAN",            "zscan",            -3, R.or(ND),                 one(1),                      "sortedset",  zsets::zscan),
+    spec("ZSCORE",           "zscore",           3,  R.or(F),                  one(1),                      "sortedset",  zsets::zscore),
+    spec("ZUNION",           "zunion",           -3, R,                        NK,                          "sortedset",  zsets::zunion),
+    spec("ZUNIONSTORE",      "zunionstore",      -4, W.or(M),                  one(1),                      "sortedset",  zsets::zunionstore),
 
     // scripting
     spec("EVAL",        "eval",        -3, NS.or(MR),                 NK,                          "scripting",  scripting::eval),
     spec("EVALSHA",     "evalsha",     -3, NS.or(MR),                 NK,                          "scripting",  scripting::evalsha),
     spec("EVALSHA_RO",  "evalsha_ro",  -3, NS.or(R),                  NK,                          "scripting",  scripting::evalsha_ro),
     spec("EVAL_RO",     "eval_ro",     -3, NS.or(R),                  NK,                          "scripting",  scripting::eval_ro),
+    spec("FCALL",       "fcall",       -3, NS.or(MR),                 NK,                          "scripting",  scripting::fcall),
+    spec("FCALL_RO",    "fcall_ro",    -3, NS.or(R),                  NK,                          "scripting",  scripting::fcall_ro),
+    spec("FUNCTION",    "function",    -2, NS.or(MR).or(AB),          NK,                          "scripting",  scripting::function),
     spec("SCRIPT",      "script",      -2, NS.or(AB),                 NK,                          "scripting",  scripting::script),
     // transactions
     spec("DISCARD",     "discard",     1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::discard),

@@ -9,4 +9,4 @@ pub use hash::Hash;
 pub use list::List;
 pub(crate) use set::Member;
 pub use set::Set;
-pub use zset::ZSet;
+pub use zset::{LexBound, LexRange, ScoreRange, ZSet};
