@@ -12,6 +12,7 @@ import {
   HOUR,
   admin,
   analyticsEvents,
+  bundledScripts,
   captureWarnings,
   freshWindow,
   hourBucket,
@@ -88,34 +89,37 @@ describe("ratelimit analytics: every limit() is recorded with ZINCRBY in the hou
     });
   });
 
-  it("the read side (core-analytics scripts: ZRANGE, ZUNION, cjson.decode) reports the counts", async (t) => {
+  // The read side of @upstash/core-analytics (what a dashboard calls): 5 calls for alice with a
+  // limit of 3 (3 allowed, 1 refused by the server, 1 by the block cache) and 2 for bob.
+  async function seedEvents(t, label) {
     const warnings = captureWarnings(t);
-    const P = rlPrefix(t, "an-read");
+    const P = rlPrefix(t, label);
     await freshWindow(HOUR, 30_000);
     const redis = newRedis();
     const rl = new Ratelimit({ redis, prefix: P, limiter: Ratelimit.fixedWindow(3, "1 h"), analytics: true });
-    const calls = [
-      ["alice", 5], // 3 allowed, 1 refused by the server, 1 by the block cache
+    for (const [id, n] of [
+      ["alice", 5],
       ["bob", 2],
-    ];
-    for (const [id, n] of calls) {
+    ]) {
       for (let i = 0; i < n; i++) {
         const r = await rl.limit(id);
         await r.pending;
       }
     }
     assertNoAnalyticsFailures(warnings);
-    const bucket = hourBucket(Date.now());
-    const analytics = new Analytics({ redis, prefix: P });
+    return { analytics: new Analytics({ redis, prefix: P }), bucket: hourBucket(Date.now()) };
+  }
 
-    // getUsage: ZUNION over 256 hourly buckets (the cutoff 0 is capped) inside a script
+  it("read side: getUsage (ZUNION over 256 hourly buckets inside a script)", async (t) => {
+    const { analytics } = await seedEvents(t, "an-usage");
     assert.deepEqual(await analytics.getUsage(), {
       alice: { success: 3, blocked: 2 },
       bob: { success: 2, blocked: 0 },
     });
+  });
 
-    // getUsageOverTime: one EVAL per bucket in a pipeline, grouping with cjson.decode;
-    // Lua true/false inside the reply arrive as 1/null
+  it("read side: getUsageOverTime (pipelined EVALs grouping with cjson.decode; true/false → 1/null)", async (t) => {
+    const { analytics, bucket } = await seedEvents(t, "an-over-time");
     assert.deepEqual(await analytics.getUsageOverTime(2, "identifier"), [
       { time: bucket, identifier: { alice: 5, bob: 2 } },
       { time: bucket - HOUR },
@@ -123,8 +127,10 @@ describe("ratelimit analytics: every limit() is recorded with ZINCRBY in the hou
     assert.deepEqual(await analytics.getUsageOverTime(1, "success"), [
       { time: bucket, success: { true: 5, false: 2 } },
     ]);
+  });
 
-    // getMostAllowedBlocked: ZUNION + string.find classification
+  it("read side: getMostAllowedBlocked (ZUNION + string.find classification)", async (t) => {
+    const { analytics } = await seedEvents(t, "an-most");
     const most = await analytics.getMostAllowedBlocked(1, 5);
     const byId = (xs) => [...xs].sort((x, y) => x.identifier.localeCompare(y.identifier));
     assert.deepEqual(byId(most.allowed), [
@@ -229,6 +235,32 @@ describe("ratelimit deny lists (enableProtection) from a user-provided list, no 
       assert.equal(events[member("good", true)], 1);
     });
   }
+});
+
+describe("ratelimit deny-list check script (EVAL of the bundled text, no refresh flow)", () => {
+  it("SMISMEMBER flags, TTL of the status key, SETEX pending when it is missing", async (t) => {
+    const P = rlPrefix(t, "deny-script");
+    const { checkDenyListScript } = bundledScripts();
+    const all = `${P}:denyList:all`;
+    const status = `${P}:ipDenyListStatus`;
+    await admin.sadd(all, "x", "z");
+    // status missing → TTL -2 → the script marks it "pending" for 30 s
+    assert.deepEqual(await admin.eval(checkDenyListScript, [all, status], ["x", "y", "z"]), [[1, 0, 1], -2]);
+    assert.equal(await admin.get(status), "pending");
+    const ttl = await admin.ttl(status);
+    assert.ok(ttl > 25 && ttl <= 30, `TTL ${ttl}`);
+    // now valid-looking (TTL > 0): left alone
+    const [flags, st] = await admin.eval(checkDenyListScript, [all, status], ["y"]);
+    assert.deepEqual(flags, [0]);
+    assert.ok(st > 25 && st <= 30);
+    // disabled (no TTL) → -1
+    await admin.set(status, "disabled");
+    assert.deepEqual(await admin.eval(checkDenyListScript, [all, status], ["z"]), [[1], -1]);
+    assert.equal(await admin.get(status), "disabled");
+    // no deny list at all: every flag 0
+    await admin.del(all);
+    assert.deepEqual(await admin.eval(checkDenyListScript, [all, status], ["x", "y"]), [[0, 0], -1]);
+  });
 });
 
 describe("ratelimit dynamic limits (P:dynamic:global read inside the scripts)", () => {

@@ -116,6 +116,26 @@ describe("ratelimit fixedWindow", () => {
     assert.deepEqual(await hit(rl, "u"), { success: true, limit: 2, remaining: 1, reset: (W + 1) * HOUR });
   });
 
+  it("resetUsedTokens treats the identifier as a glob (upstream trap; same SCAN MATCH as Redis)", async (t) => {
+    captureWarnings(t);
+    const P = rlPrefix(t, "fw-glob");
+    await freshWindow(HOUR, 30_000);
+    const rl = make(P, Ratelimit.fixedWindow(5, "1 h"), { ephemeralCache: false });
+    const W = Math.floor(Date.now() / HOUR);
+    for (const id of ["user", "user:42", "users", "[ab]", "a", "b", "c"]) await hit(rl, id);
+    // P:user:* also matches user:42's window
+    await rl.resetUsedTokens("user");
+    assert.equal(await admin.exists(`${P}:user:${W}`), 0);
+    assert.equal(await admin.exists(`${P}:user:42:${W}`), 0);
+    assert.equal(await admin.get(`${P}:users:${W}`), "1");
+    // P:[ab]:* matches a and b, not the literal "[ab]"
+    await rl.resetUsedTokens("[ab]");
+    assert.equal(await admin.get(`${P}:[ab]:${W}`), "1");
+    assert.equal(await admin.exists(`${P}:a:${W}`), 0);
+    assert.equal(await admin.exists(`${P}:b:${W}`), 0);
+    assert.equal(await admin.get(`${P}:c:${W}`), "1");
+  });
+
   it("a 1 s window rolls over: refused until reset, allowed after; the old counter expires", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "fw-roll");
