@@ -191,7 +191,7 @@ add_counts() {
 
 run_js() {
   local tap="$RESULTS/js.tap" rc=0 files
-  log "running the @upstash/redis suite (node --test)"
+  log "running the JS suite (node --test)"
   # zz-flush.test.mjs sorts last: it wipes the database
   # shellcheck disable=SC2086
   files=$(cd "$HERE/js" && ls $JS_FILES | LC_ALL=C sort)
@@ -220,7 +220,7 @@ run_js() {
 
 run_py() {
   local xml="$RESULTS/py.xml" rc=0
-  log "running the upstash-redis suite (pytest)"
+  log "running the Python suite (pytest)"
   # shellcheck disable=SC2086
   (cd "$HERE/py" && timeout --kill-after=10 "$SUITE_TIMEOUT" .venv/bin/python -m pytest \
     -q --junitxml="$xml" ${PYTEST_ARGS:-}) || rc=$?
