@@ -295,3 +295,34 @@ async def test_concurrent_asyncio(rl_prefix, algo):
     assert sum(r.allowed for r in rs) == LIMIT
     assert sorted(r.remaining for r in rs if r.allowed) == list(range(LIMIT))
     _check_counters(P, algo, W)
+
+
+# -- transport variations ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["base64", None], ids=["base64", "plain"])
+def test_every_algorithm_with_both_response_encodings(rl_prefix, encoding):
+    P = rl_prefix
+    fresh_window(HOUR_MS, 30_000)
+    redis = make_redis(rest_encoding=encoding)
+    for name, lim in [
+        ("fw", FixedWindow(max_requests=2, window=1, unit="h")),
+        ("sw", SlidingWindow(max_requests=2, window=1, unit="h")),
+        ("tb", TokenBucket(max_tokens=2, refill_rate=1, interval=1, unit="h")),
+    ]:
+        rl = Ratelimit(redis, lim, prefix=f"{P}:{name}")
+        assert [(r.allowed, r.remaining) for r in (rl.limit("u") for _ in range(3))] == [
+            (True, 1),
+            (True, 0),
+            (False, 0),
+        ], name
+        assert rl.get_remaining("u") == 0, name
+
+
+def test_limit_after_script_flush(rl_prefix):
+    """Python always sends EVAL, so an empty script cache does not matter."""
+    P = rl_prefix
+    rl = Ratelimit(make_redis(), SlidingWindow(max_requests=3, window=1, unit="h"), prefix=P)
+    assert rl.limit("u").remaining == 2
+    assert _admin.script_flush() is True
+    assert rl.limit("u").remaining == 1
