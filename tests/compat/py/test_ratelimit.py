@@ -59,7 +59,7 @@ def test_scripts_load_with_their_sha1():
 
 def test_fixed_window(rl_prefix):
     P = rl_prefix
-    fresh_window(HOUR_MS, 30_000)
+    fresh_window(HOUR_MS, 20_000)
     rl = Ratelimit(make_redis(), FixedWindow(max_requests=5, window=1, unit="h"), prefix=P)
     W = now_ms() // HOUR_MS
     reset = (W + 1) * HOUR_MS / 1000
@@ -76,7 +76,7 @@ def test_fixed_window(rl_prefix):
 
 def test_fixed_window_rate(rl_prefix):
     P = rl_prefix
-    fresh_window(HOUR_MS, 30_000)
+    fresh_window(HOUR_MS, 20_000)
     rl = Ratelimit(make_redis(), FixedWindow(max_requests=5, window=1, unit="h"), prefix=P)
     W = now_ms() // HOUR_MS
     assert rl.limit("u", rate=3).remaining == 2
@@ -118,7 +118,7 @@ def test_fixed_window_rolls_over_and_block_until_ready(rl_prefix):
 
 def test_sliding_window(rl_prefix):
     P = rl_prefix
-    fresh_window(HOUR_MS, 30_000)
+    fresh_window(HOUR_MS, 20_000)
     rl = Ratelimit(make_redis(), SlidingWindow(max_requests=5, window=1, unit="h"), prefix=P)
     W = now_ms() // HOUR_MS
     reset = (W + 1) * HOUR_MS / 1000
@@ -235,7 +235,7 @@ def test_token_bucket_block_until_ready(rl_prefix):
 @pytest.mark.asyncio
 async def test_async_api(rl_prefix):
     P = rl_prefix
-    fresh_window(HOUR_MS, 30_000)
+    fresh_window(HOUR_MS, 20_000)
     async with AsyncRedis(URL, TOKEN, rest_retries=0) as redis:
         W = now_ms() // HOUR_MS
         for name, lim in [
@@ -272,7 +272,7 @@ def _check_counters(P: str, algo: str, W: int) -> None:
 @pytest.mark.parametrize("algo", list(ALGOS))
 def test_concurrent_threads(rl_prefix, algo):
     P = rl_prefix
-    fresh_window(HOUR_MS, 60_000)
+    fresh_window(HOUR_MS, 20_000)
     W = now_ms() // HOUR_MS
     redis = make_redis()
     rl = Ratelimit(redis, ALGOS[algo](), prefix=P)
@@ -287,7 +287,7 @@ def test_concurrent_threads(rl_prefix, algo):
 @pytest.mark.parametrize("algo", list(ALGOS))
 async def test_concurrent_asyncio(rl_prefix, algo):
     P = rl_prefix
-    fresh_window(HOUR_MS, 60_000)
+    fresh_window(HOUR_MS, 20_000)
     W = now_ms() // HOUR_MS
     async with AsyncRedis(URL, TOKEN, rest_retries=0) as redis:
         rl = AsyncRatelimit(redis, ALGOS[algo](), prefix=P)
@@ -303,7 +303,7 @@ async def test_concurrent_asyncio(rl_prefix, algo):
 @pytest.mark.parametrize("encoding", ["base64", None], ids=["base64", "plain"])
 def test_every_algorithm_with_both_response_encodings(rl_prefix, encoding):
     P = rl_prefix
-    fresh_window(HOUR_MS, 30_000)
+    fresh_window(HOUR_MS, 20_000)
     redis = make_redis(rest_encoding=encoding)
     for name, lim in [
         ("fw", FixedWindow(max_requests=2, window=1, unit="h")),

@@ -69,7 +69,7 @@ PY_LIMITERS = {
 @pytest.mark.parametrize("algo", ["fixedWindow", "slidingWindow"])
 def test_js_then_python(rl_prefix, algo):
     P = rl_prefix
-    fresh_window(HOUR_MS, 60_000)
+    fresh_window(HOUR_MS, 20_000)
     W = int(time.time() * 1000) // HOUR_MS
     js = run_js(algo=algo, prefix=P, id="user-1", limit=LIMIT, window="1 h", calls=30)
     assert successes(js["results"]) == 30
@@ -88,7 +88,7 @@ def test_js_then_python(rl_prefix, algo):
 @pytest.mark.parametrize("algo", ["fixedWindow", "slidingWindow"])
 def test_python_then_js(rl_prefix, algo):
     P = rl_prefix
-    fresh_window(HOUR_MS, 60_000)
+    fresh_window(HOUR_MS, 20_000)
     W = int(time.time() * 1000) // HOUR_MS
     rl = Ratelimit(make_redis(), PY_LIMITERS[algo](), prefix=P)
     rs = [rl.limit("user-2") for _ in range(30)]
@@ -109,7 +109,7 @@ def test_python_then_js(rl_prefix, algo):
 def test_python_then_js_concurrent(rl_prefix):
     """The JS side fires its 30 calls at once (Promise.all): still exactly 20."""
     P = rl_prefix
-    fresh_window(HOUR_MS, 60_000)
+    fresh_window(HOUR_MS, 20_000)
     rl = Ratelimit(make_redis(), FixedWindow(max_requests=LIMIT, window=1, unit="h"), prefix=P)
     assert sum(rl.limit("user-3").allowed for _ in range(30)) == 30
     js = run_js(algo="fixedWindow", prefix=P, id="user-3", limit=LIMIT, window="1 h", calls=30, concurrent=True)
@@ -118,7 +118,7 @@ def test_python_then_js_concurrent(rl_prefix):
 
 def test_cached_fixed_window_shares_the_fixed_window_counter(rl_prefix):
     P = rl_prefix
-    fresh_window(HOUR_MS, 60_000)
+    fresh_window(HOUR_MS, 20_000)
     W = int(time.time() * 1000) // HOUR_MS
     rl = Ratelimit(make_redis(), FixedWindow(max_requests=LIMIT, window=1, unit="h"), prefix=P)
     assert sum(rl.limit("a").allowed for _ in range(30)) == 30

@@ -32,7 +32,7 @@ for (const tr of TRANSPORTS) {
     it("fixedWindow allows exactly 50 and counts all 200", async (t) => {
       captureWarnings(t);
       const P = rlPrefix(t, "cc-fw");
-      await freshWindow(HOUR, 60_000);
+      await freshWindow(HOUR, 20_000);
       const W = Math.floor(Date.now() / HOUR);
       const rl = new Ratelimit({
         redis: newRedis(tr.opts),
@@ -55,7 +55,7 @@ for (const tr of TRANSPORTS) {
     it("slidingWindow allows exactly 50 and counts only those", async (t) => {
       captureWarnings(t);
       const P = rlPrefix(t, "cc-sw");
-      await freshWindow(HOUR, 60_000);
+      await freshWindow(HOUR, 20_000);
       const W = Math.floor(Date.now() / HOUR);
       const rl = new Ratelimit({
         redis: newRedis(tr.opts),
@@ -95,7 +95,7 @@ for (const tr of TRANSPORTS) {
     it("cachedFixedWindow (all calls miss the fresh cache) allows exactly 50", async (t) => {
       captureWarnings(t);
       const P = rlPrefix(t, "cc-cfw");
-      await freshWindow(HOUR, 60_000);
+      await freshWindow(HOUR, 20_000);
       const W = Math.floor(Date.now() / HOUR);
       const rl = new Ratelimit({
         redis: newRedis(tr.opts),
@@ -111,7 +111,7 @@ for (const tr of TRANSPORTS) {
     it("MultiRegionRatelimit.fixedWindow with one region allows exactly 50", async (t) => {
       captureWarnings(t);
       const P = rlPrefix(t, "cc-mfw");
-      await freshWindow(HOUR, 60_000);
+      await freshWindow(HOUR, 20_000);
       const W = Math.floor(Date.now() / HOUR);
       const rl = new MultiRegionRatelimit({
         redis: [newRedis(tr.opts)],
@@ -127,7 +127,7 @@ for (const tr of TRANSPORTS) {
     it("MultiRegionRatelimit.slidingWindow with one region allows exactly 50", async (t) => {
       captureWarnings(t);
       const P = rlPrefix(t, "cc-msw");
-      await freshWindow(HOUR, 60_000);
+      await freshWindow(HOUR, 20_000);
       const W = Math.floor(Date.now() / HOUR);
       const rl = new MultiRegionRatelimit({
         redis: [newRedis(tr.opts)],

@@ -44,7 +44,7 @@ describe("ratelimit analytics: every limit() is recorded with ZINCRBY in the hou
     it(`${a.name}: 2 allowed and 2 refused events in ${"<prefix>"}:events:<hour start ms>, no TTL`, async (t) => {
       const warnings = captureWarnings(t);
       const P = rlPrefix(t, `an-${a.name}`);
-      await freshWindow(HOUR, 30_000);
+      await freshWindow(HOUR, 20_000);
       const rl = new Ratelimit({ redis: newRedis(), prefix: P, limiter: a.limiter(), analytics: true });
       const rs = [];
       for (let i = 0; i < 4; i++) {
@@ -70,7 +70,7 @@ describe("ratelimit analytics: every limit() is recorded with ZINCRBY in the hou
   it("geo fields are appended to the member in their own order", async (t) => {
     const warnings = captureWarnings(t);
     const P = rlPrefix(t, "an-geo");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = new Ratelimit({
       redis: newRedis(),
       prefix: P,
@@ -94,7 +94,7 @@ describe("ratelimit analytics: every limit() is recorded with ZINCRBY in the hou
   async function seedEvents(t, label) {
     const warnings = captureWarnings(t);
     const P = rlPrefix(t, label);
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const redis = newRedis();
     const rl = new Ratelimit({ redis, prefix: P, limiter: Ratelimit.fixedWindow(3, "1 h"), analytics: true });
     for (const [id, n] of [
@@ -149,7 +149,7 @@ describe("ratelimit deny lists (enableProtection) from a user-provided list, no 
       const guard = loopbackOnlyFetch();
       t.after(() => guard.restore());
       const P = rlPrefix(t, `deny-${status}`);
-      await freshWindow(HOUR, 30_000);
+      await freshWindow(HOUR, 20_000);
       const W = Math.floor(Date.now() / HOUR);
       const tag = randomBytes(4).toString("hex"); // the deny cache is process-wide: unique values
       const badId = `bad-user-${tag}`;
@@ -273,7 +273,7 @@ describe("ratelimit dynamic limits (P:dynamic:global read inside the scripts)", 
     it(`${c.name}: setDynamicLimit overrides the configured limit; false restores it`, async (t) => {
       captureWarnings(t);
       const P = rlPrefix(t, `dyn-${c.name}`);
-      await freshWindow(HOUR, 30_000);
+      await freshWindow(HOUR, 20_000);
       const rl = new Ratelimit({
         redis: newRedis(),
         prefix: P,

@@ -47,7 +47,7 @@ describe("ratelimit MultiRegion fixedWindow over three larder instances", { skip
   it("every region records every request id; the sync copies ids a region missed", async (t) => {
     const warnings = captureWarnings(t);
     const P = rlPrefix(t, "mr-fw");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const W = Math.floor(Date.now() / HOUR);
     const key = `${P}:u:${W}`;
     const reset = (W + 1) * HOUR;
@@ -132,7 +132,7 @@ describe("ratelimit MultiRegion slidingWindow over three larder instances", { sk
   it("limit(), getRemaining, the per-region hashes, resetUsedTokens", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "mr-sw");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const W = Math.floor(Date.now() / HOUR);
     const reset = (W + 1) * HOUR;
     const rl = new MultiRegionRatelimit({
@@ -215,7 +215,7 @@ describe("ratelimit MultiRegion with the same instance listed as every region", 
   it("fixedWindow counts each request once", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "mr-same");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const W = Math.floor(Date.now() / HOUR);
     const redis = [newRedis(), newRedis(), newRedis({ enableAutoPipelining: false })];
     const rl = new MultiRegionRatelimit({

@@ -155,7 +155,7 @@ describe("ratelimit scripts: EVALSHA falls back to EVAL after SCRIPT FLUSH", () 
       it(`${c.name} (${tr.name}): limit, getRemaining and resetUsedTokens work after SCRIPT FLUSH`, async (t) => {
         captureWarnings(t);
         const P = rlPrefix(t, "flush");
-        await freshWindow(HOUR, 30_000);
+        await freshWindow(HOUR, 20_000);
         const redis = newRedis(tr.opts);
         const rl = c.make(redis, P);
         const limitHash = SPEC_HASHES_2_2_0[c.hashes[0]];
@@ -200,7 +200,7 @@ describe("ratelimit scripts: EVALSHA falls back to EVAL after SCRIPT FLUSH", () 
     const guard = loopbackOnlyFetch();
     t.after(() => guard.restore());
     const P = rlPrefix(t, "flush-deny");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     // the IP deny list is disabled, so nothing is downloaded; the user list is empty
     await admin.set(`${P}:ipDenyListStatus`, "disabled");
     const rl = new Ratelimit({

@@ -48,7 +48,7 @@ describe("ratelimit fixedWindow", () => {
   it("limit(): success, limit, remaining, reset; the 6th is refused, the 7th by the block cache", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "fw");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = make(P, Ratelimit.fixedWindow(5, "1 h"));
     const W = Math.floor(Date.now() / HOUR);
     const reset = (W + 1) * HOUR;
@@ -69,7 +69,7 @@ describe("ratelimit fixedWindow", () => {
   it("rate: weighted requests, over-limit weights are counted, refunds unblock", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "fw-rate");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = make(P, Ratelimit.fixedWindow(5, "1 h"));
     const W = Math.floor(Date.now() / HOUR);
     const reset = (W + 1) * HOUR;
@@ -93,7 +93,7 @@ describe("ratelimit fixedWindow", () => {
   it("resetUsedTokens deletes every window of the identifier (SCAN over many keys) and nothing else", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "fw-reset");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = make(P, Ratelimit.fixedWindow(2, "1 h"));
     const W = Math.floor(Date.now() / HOUR);
     await hit(rl, "u");
@@ -119,7 +119,7 @@ describe("ratelimit fixedWindow", () => {
   it("resetUsedTokens treats the identifier as a glob (upstream trap; same SCAN MATCH as Redis)", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "fw-glob");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = make(P, Ratelimit.fixedWindow(5, "1 h"), { ephemeralCache: false });
     const W = Math.floor(Date.now() / HOUR);
     for (const id of ["user", "user:42", "users", "[ab]", "a", "b", "c"]) await hit(rl, id);
@@ -186,7 +186,7 @@ describe("ratelimit slidingWindow", () => {
   it("limit(): results, refused requests are not counted, key TTL 2*window+1s", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "sw");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = make(P, Ratelimit.slidingWindow(5, "1 h"));
     const W = Math.floor(Date.now() / HOUR);
     const reset = (W + 1) * HOUR;
@@ -244,7 +244,7 @@ describe("ratelimit slidingWindow", () => {
   it("rate: an overshooting request is refused but counted; refunds are not limit-checked", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "sw-rate");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = make(P, Ratelimit.slidingWindow(3, "1 h"), { ephemeralCache: false });
     const W = Math.floor(Date.now() / HOUR);
     const reset = (W + 1) * HOUR;
@@ -427,7 +427,7 @@ describe("ratelimit cachedFixedWindow", () => {
   it("first call goes to the server, later ones count locally and write in the background", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "cfw");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = make(P, Ratelimit.cachedFixedWindow(5, "1 h"));
     const W = Math.floor(Date.now() / HOUR);
     const reset = (W + 1) * HOUR;
@@ -459,7 +459,7 @@ describe("ratelimit cachedFixedWindow", () => {
   it("rate on a cache miss and a cache hit", async (t) => {
     captureWarnings(t);
     const P = rlPrefix(t, "cfw-rate");
-    await freshWindow(HOUR, 30_000);
+    await freshWindow(HOUR, 20_000);
     const rl = make(P, Ratelimit.cachedFixedWindow(10, "1 h"));
     const W = Math.floor(Date.now() / HOUR);
     assert.equal((await hit(rl, "u", { rate: 4 })).remaining, 6);
