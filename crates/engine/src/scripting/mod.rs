@@ -8,6 +8,7 @@
 //! lock; after the busy threshold they answer other clients with `BUSY`.
 
 mod convert;
+pub mod libs;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -72,8 +73,9 @@ pub(crate) struct ScriptFlags {
     pub allow_oom: bool,
 }
 
+/// A cached script; its compiled function lives in the Lua table `Scripting::compiled` under its SHA1
+/// (mlua can hold only a few thousand Rust handles to Lua values at once, and the cache is unbounded).
 struct Script {
-    func: Function,
     flags: ScriptFlags,
 }
 
@@ -84,13 +86,12 @@ struct Library {
     functions: Vec<LibFunction>,
 }
 
-/// One registered function.
+/// One registered function; its callback lives in the Lua table `Scripting::callbacks` under its name.
 struct LibFunction {
     name: String,
     description: Option<String>,
     /// Flag names as given (`no-writes`, ...).
     flags: Vec<String>,
-    func: Function,
 }
 
 impl LibFunction {
@@ -112,6 +113,10 @@ pub(crate) struct Scripting {
     /// `function(f) return xpcall(f, handler) end`, with a handler that records the error line.
     runner: Function,
     scripts: HashMap<String, Script>,
+    /// SHA1 → compiled script function.
+    compiled: Table,
+    /// Function name → callback of every loaded library function.
+    callbacks: Table,
     /// Function libraries in load order.
     libraries: Vec<Library>,
     control: Arc<ScriptControl>,
@@ -346,6 +351,7 @@ impl Scripting {
         // they need not be deterministic).
         let rand_state = Arc::new(AtomicU64::new(srand48(rand::random::<i32>())));
         install_random(&lua, &rand_state)?;
+        libs::register(&lua)?;
         let (env, runner, fenv): (Table, Function, Table) = lua
             .load(SANDBOX)
             .set_name("=sandbox")
@@ -359,6 +365,7 @@ impl Scripting {
             }
             Ok(VmState::Continue)
         })?;
+        let (compiled, callbacks) = (lua.create_table()?, lua.create_table()?);
         Ok(Scripting {
             lua,
             hidden,
@@ -366,6 +373,8 @@ impl Scripting {
             fenv,
             runner,
             scripts: HashMap::new(),
+            compiled,
+            callbacks,
             libraries: Vec::new(),
             control,
             resp3,
@@ -381,7 +390,8 @@ impl Scripting {
     pub(crate) fn load(&mut self, body: &[u8]) -> Result<String, CommandError> {
         let sha = sha1_smol::Sha1::from(body).digest().to_string();
         if !self.scripts.contains_key(&sha) {
-            let script = self.compile(body)?;
+            let (script, func) = self.compile(body)?;
+            self.compiled.raw_set(sha.as_str(), func).map_err(lua_error)?;
             self.scripts.insert(sha.clone(), script);
         }
         Ok(sha)
@@ -395,10 +405,13 @@ impl Scripting {
     /// `SCRIPT FLUSH`: forgets every script.
     pub(crate) fn flush(&mut self) {
         self.scripts.clear();
+        if let Ok(t) = self.lua.create_table() {
+            self.compiled = t;
+        }
         self.lua.gc_collect().ok();
     }
 
-    fn compile(&self, body: &[u8]) -> Result<Script, CommandError> {
+    fn compile(&self, body: &[u8]) -> Result<(Script, Function), CommandError> {
         let (flags, code) = parse_shebang(body)?;
         let func = self
             .lua
@@ -416,7 +429,7 @@ impl Scripting {
                     one_line(&msg)
                 ))
             })?;
-        Ok(Script { func, flags })
+        Ok((Script { flags }, func))
     }
 
     /// `FUNCTION LOAD [REPLACE] code`: compiles a library, runs it to collect its functions, and stores it.
@@ -446,13 +459,13 @@ impl Scripting {
                 };
                 CommandError::custom(format!("ERR Error compiling function: {}", one_line(&msg)))
             })?;
-        let registered: RefCell<Vec<LibFunction>> = RefCell::new(Vec::new());
+        let registered: RefCell<Vec<(LibFunction, Function)>> = RefCell::new(Vec::new());
         let lua = &self.lua;
         let outcome = lua.scope(|scope| {
             let register = scope.create_function(|_, args: MultiValue| {
                 let f = parse_registration(&args)?;
                 let mut list = registered.borrow_mut();
-                if list.iter().any(|x| x.name == f.name) {
+                if list.iter().any(|(x, _)| x.name == f.0.name) {
                     return Err(mlua::Error::RuntimeError(
                         "Function already exists in the library".into(),
                     ));
@@ -486,11 +499,11 @@ impl Scripting {
                 one_line(&msg)
             )));
         }
-        let functions = registered.into_inner();
-        if functions.is_empty() {
+        let staged = registered.into_inner();
+        if staged.is_empty() {
             return Err(CommandError::custom("ERR No functions registered"));
         }
-        for f in &functions {
+        for (f, _) in &staged {
             let clash = self
                 .libraries
                 .iter()
@@ -503,6 +516,13 @@ impl Scripting {
                 )));
             }
         }
+        // The old version's callbacks go, the new ones are stored in the callbacks table.
+        self.forget_callbacks(name.as_bytes());
+        let mut functions = Vec::with_capacity(staged.len());
+        for (f, callback) in staged {
+            self.callbacks.raw_set(f.name.as_str(), callback).map_err(lua_error)?;
+            functions.push(f);
+        }
         let library = Library { name: name.clone(), code: code.clone(), functions };
         match self.libraries.iter_mut().find(|l| l.name == name) {
             Some(slot) => *slot = library,
@@ -511,8 +531,18 @@ impl Scripting {
         Ok(name)
     }
 
+    /// Removes the callbacks of library `name` from the callbacks table.
+    fn forget_callbacks(&mut self, name: &[u8]) {
+        if let Some(lib) = self.libraries.iter().find(|l| l.name.as_bytes() == name) {
+            for f in &lib.functions {
+                let _ = self.callbacks.raw_set(f.name.as_str(), Value::Nil);
+            }
+        }
+    }
+
     /// `FUNCTION DELETE`: whether the library existed.
     pub(crate) fn delete_library(&mut self, name: &[u8]) -> bool {
+        self.forget_callbacks(name);
         let before = self.libraries.len();
         self.libraries.retain(|l| l.name.as_bytes() != name);
         before != self.libraries.len()
@@ -521,6 +551,9 @@ impl Scripting {
     /// `FUNCTION FLUSH`.
     pub(crate) fn flush_libraries(&mut self) {
         self.libraries.clear();
+        if let Ok(t) = self.lua.create_table() {
+            self.callbacks = t;
+        }
     }
 
     /// `FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern]`.
@@ -596,8 +629,11 @@ impl Scripting {
         let Some(f) = found else {
             return Err(CommandError::custom("ERR Function not found"));
         };
-        let (func, fname, read_only) =
-            (f.func.clone(), f.name.clone(), read_only_call || f.no_writes());
+        let (func, fname, read_only) = (
+            self.callbacks.raw_get::<Function>(f.name.as_str()).map_err(lua_error)?,
+            f.name.clone(),
+            read_only_call || f.no_writes(),
+        );
         self.execute(
             ctx,
             &func,
@@ -631,7 +667,7 @@ impl Scripting {
         };
         let script = self.scripts.get(&sha).expect("loaded above");
         let read_only = read_only_call || script.flags.no_writes;
-        let func = script.func.clone();
+        let func = self.compiled.raw_get::<Function>(sha.as_str()).map_err(lua_error)?;
         self.execute(ctx, &func, Invocation::Script { keys, args }, &sha, "user_script", read_only)
     }
 
@@ -760,9 +796,17 @@ impl Scripting {
     }
 }
 
+/// An unexpected Lua error (out of memory, a broken state) as a command error.
+fn lua_error(e: mlua::Error) -> CommandError {
+    CommandError::custom(format!("ERR {}", one_line(&e.to_string())))
+}
+
 /// The message of an error raised from Rust, without mlua's decorations.
 fn error_message(e: &Value) -> String {
     fn inner(e: &mlua::Error) -> String {
+        if let Some(bytes) = libs::script_error_message(e) {
+            return String::from_utf8_lossy(bytes).into_owned();
+        }
         match e {
             mlua::Error::RuntimeError(m) => m.clone(),
             mlua::Error::CallbackError { cause, .. } => inner(cause),
@@ -867,7 +911,7 @@ fn valid_name(name: &str) -> bool {
 
 /// `redis.register_function(name, callback)` or `redis.register_function{function_name=..., callback=...,
 /// flags={...}, description=...}`.
-fn parse_registration(args: &MultiValue) -> mlua::Result<LibFunction> {
+fn parse_registration(args: &MultiValue) -> mlua::Result<(LibFunction, Function)> {
     let err = |m: &str| mlua::Error::RuntimeError(m.into());
     let (name, func, flags, description) = match (args.front(), args.get(1)) {
         (Some(Value::Table(t)), None) => {
@@ -909,7 +953,7 @@ fn parse_registration(args: &MultiValue) -> mlua::Result<LibFunction> {
             return Err(err("unknown flag given"));
         }
     }
-    Ok(LibFunction { name, description, flags, func })
+    Ok((LibFunction { name, description, flags }, func))
 }
 
 // ---- math.random, like Redis's redisLrand48 ----
