@@ -1831,61 +1831,6 @@ fn gen_multi(g: &mut Gen) -> Cmd {
     Cmd { name: "MULTI", argvs, keys, check: Check::Exact, guard: None, global, readonly }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn same_seed_same_commands() {
-        let enabled: Vec<&Spec> = SPECS.iter().collect();
-        let mut a = Gen::new(7, 1_700_000_000_000, &enabled);
-        let mut b = Gen::new(7, 1_700_000_000_000, &enabled);
-        for _ in 0..2000 {
-            assert_eq!(a.next_cmd().argvs, b.next_cmd().argvs);
-        }
-    }
-
-    #[test]
-    fn spec_names_are_unique_and_upper_case() {
-        let mut names: Vec<_> = SPECS.iter().map(|s| s.name).collect();
-        assert!(names.iter().all(|n| n.to_ascii_uppercase() == *n));
-        names.sort_unstable();
-        let n = names.len();
-        names.dedup();
-        assert_eq!(n, names.len());
-    }
-
-    #[test]
-    fn never_generates_a_zero_timeout_or_a_short_ttl() {
-        let enabled: Vec<&Spec> = SPECS.iter().collect();
-        let mut g = Gen::new(1, 1_700_000_000_000, &enabled);
-        for _ in 0..20_000 {
-            let c = g.next_cmd();
-            for argv in &c.argvs {
-                let name = argv[0].to_ascii_uppercase();
-                let timeout = match name.as_slice() {
-                    b"BLMPOP" | b"BZMPOP" => argv.get(1),
-                    b"BLPOP" | b"BRPOP" | b"BZPOPMIN" | b"BZPOPMAX" | b"BLMOVE" | b"BRPOPLPUSH" => {
-                        argv.last()
-                    }
-                    _ => None,
-                };
-                if let Some(t) = timeout {
-                    let t = std::str::from_utf8(t).ok().and_then(|t| t.parse::<f64>().ok());
-                    assert!(t != Some(0.0), "{:?}", c.argvs);
-                }
-                for w in argv.windows(2) {
-                    let opt = w[0].to_ascii_uppercase();
-                    let v = std::str::from_utf8(&w[1]).ok().and_then(|s| s.parse::<i64>().ok());
-                    if let (b"EX" | b"PX", Some(v)) = (opt.as_slice(), v) {
-                        assert!(v <= 0 || v >= 1000, "{:?}", c.argvs);
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Scripts for EVAL/EVALSHA: each reads or writes its KEYS with ARGV, covering the reply conversions both
 /// ways (nil → false, tables, status and error tables, number truncation, `%.17g` arguments), error paths
 /// inside scripts (`redis.call` errors with their line, `redis.pcall` tables, runtime errors) and writes
@@ -1995,4 +1940,59 @@ fn sha1_hex(data: &[u8]) -> String {
         }
     }
     h.iter().map(|x| format!("{x:08x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_commands() {
+        let enabled: Vec<&Spec> = SPECS.iter().collect();
+        let mut a = Gen::new(7, 1_700_000_000_000, &enabled);
+        let mut b = Gen::new(7, 1_700_000_000_000, &enabled);
+        for _ in 0..2000 {
+            assert_eq!(a.next_cmd().argvs, b.next_cmd().argvs);
+        }
+    }
+
+    #[test]
+    fn spec_names_are_unique_and_upper_case() {
+        let mut names: Vec<_> = SPECS.iter().map(|s| s.name).collect();
+        assert!(names.iter().all(|n| n.to_ascii_uppercase() == *n));
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn never_generates_a_zero_timeout_or_a_short_ttl() {
+        let enabled: Vec<&Spec> = SPECS.iter().collect();
+        let mut g = Gen::new(1, 1_700_000_000_000, &enabled);
+        for _ in 0..20_000 {
+            let c = g.next_cmd();
+            for argv in &c.argvs {
+                let name = argv[0].to_ascii_uppercase();
+                let timeout = match name.as_slice() {
+                    b"BLMPOP" | b"BZMPOP" => argv.get(1),
+                    b"BLPOP" | b"BRPOP" | b"BZPOPMIN" | b"BZPOPMAX" | b"BLMOVE" | b"BRPOPLPUSH" => {
+                        argv.last()
+                    }
+                    _ => None,
+                };
+                if let Some(t) = timeout {
+                    let t = std::str::from_utf8(t).ok().and_then(|t| t.parse::<f64>().ok());
+                    assert!(t != Some(0.0), "{:?}", c.argvs);
+                }
+                for w in argv.windows(2) {
+                    let opt = w[0].to_ascii_uppercase();
+                    let v = std::str::from_utf8(&w[1]).ok().and_then(|s| s.parse::<i64>().ok());
+                    if let (b"EX" | b"PX", Some(v)) = (opt.as_slice(), v) {
+                        assert!(v <= 0 || v >= 1000, "{:?}", c.argvs);
+                    }
+                }
+            }
+        }
+    }
 }
