@@ -17,13 +17,13 @@ impl CronSchedule {
     /// Parses `text`. The error is a message for the API's `{"error": ...}`.
     pub fn parse(text: &str) -> Result<CronSchedule, String> {
         let text = text.trim();
-        let (tz, pattern) = match text.strip_prefix("CRON_TZ=").or_else(|| text.strip_prefix("TZ=")) {
+        let (tz, pattern) = match text.strip_prefix("CRON_TZ=").or_else(|| text.strip_prefix("TZ="))
+        {
             Some(rest) => {
                 let (zone, pattern) = rest
                     .split_once(char::is_whitespace)
                     .ok_or_else(|| format!("invalid cron expression {text:?}: missing fields"))?;
-                let tz: Tz =
-                    zone.parse().map_err(|_| format!("invalid cron timezone {zone:?}"))?;
+                let tz: Tz = zone.parse().map_err(|_| format!("invalid cron timezone {zone:?}"))?;
                 (Some(tz), pattern.trim())
             }
             None => (None, text),
@@ -42,9 +42,11 @@ impl CronSchedule {
     pub fn next_after(&self, after_ms: u64) -> Option<u64> {
         let after = Utc.timestamp_millis_opt(i64::try_from(after_ms).ok()?).single()?;
         let next = match self.tz {
-            Some(tz) => {
-                self.cron.find_next_occurrence(&after.with_timezone(&tz), false).ok()?.timestamp_millis()
-            }
+            Some(tz) => self
+                .cron
+                .find_next_occurrence(&after.with_timezone(&tz), false)
+                .ok()?
+                .timestamp_millis(),
             None => self.cron.find_next_occurrence(&after, false).ok()?.timestamp_millis(),
         };
         u64::try_from(next).ok()
@@ -79,9 +81,14 @@ mod tests {
 
     #[test]
     fn refusals() {
-        for bad in
-            ["", "* * * *", "* * * * * *", "61 * * * *", "CRON_TZ=Mars/Base * * * * *", "CRON_TZ=UTC"]
-        {
+        for bad in [
+            "",
+            "* * * *",
+            "* * * * * *",
+            "61 * * * *",
+            "CRON_TZ=Mars/Base * * * * *",
+            "CRON_TZ=UTC",
+        ] {
             assert!(CronSchedule::parse(bad).is_err(), "{bad:?}");
         }
     }

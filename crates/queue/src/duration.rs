@@ -58,9 +58,7 @@ pub fn parse_go_duration_ms(s: &str) -> Option<f64> {
         }
         let n: f64 = rest[..num_end].parse().ok()?;
         rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let unit = match &rest[..unit_end] {
             "ns" => 1e-6,
             "us" | "µs" | "μs" => 1e-3,

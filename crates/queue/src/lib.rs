@@ -5,7 +5,17 @@
 
 pub mod cron;
 pub mod duration;
+pub mod error;
 pub mod keys;
+pub mod message;
 pub mod retry;
+pub mod scripts;
+pub mod service;
 pub mod signing;
 pub mod store;
+pub mod worker;
+
+pub use error::QueueError;
+pub use service::{Endpoint, Filter, PublishRequest, Queue, QueueConfig};
+pub use store::{QueueStore, Script, StoreError};
+pub use worker::Worker;

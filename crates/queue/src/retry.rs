@@ -237,9 +237,12 @@ impl Parser<'_> {
 /// `X-RateLimit-Reset-Requests`, `X-RateLimit-Reset-Tokens` (seconds, an HTTP date, or a Go duration).
 /// Values beyond one day are ignored.
 pub fn response_delay_ms(headers: &HeaderMap, now_ms: u64) -> Option<u64> {
-    for name in
-        ["retry-after", "x-ratelimit-reset", "x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
-    {
+    for name in [
+        "retry-after",
+        "x-ratelimit-reset",
+        "x-ratelimit-reset-requests",
+        "x-ratelimit-reset-tokens",
+    ] {
         let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) else { continue };
         if let Some(ms) = parse_header_delay(v.trim(), now_ms)
             && ms <= MAX_DELAY_MS

@@ -55,7 +55,8 @@ pub fn encode(key: &str, claims: &impl Serialize) -> String {
 }
 
 fn hmac(key: &str, data: &[u8]) -> Vec<u8> {
-    let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac =
+        HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }
@@ -111,7 +112,8 @@ fn verify_with(
     tol: u64,
 ) -> Result<Claims, VerifyError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(VerifyError::Malformed);
     };
@@ -122,7 +124,8 @@ fn verify_with(
         return Err(VerifyError::Malformed);
     }
     let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| VerifyError::Malformed)?;
-    let mut mac = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac =
+        HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(format!("{h}.{p}").as_bytes());
     mac.verify_slice(&sig).map_err(|_| VerifyError::BadSignature)?;
     let claims: Claims =
