@@ -407,9 +407,8 @@ impl Queue {
             Queue::msg_args(s, b, &mut args);
         }
         self.eval(&scripts::FAIL, args).await?;
-        if callback.is_some() || failure_callback.is_some() {
-            self.wake.notify_one();
-        }
+        // A retry may be due before the worker's next poll.
+        self.wake.notify_one();
         Ok(())
     }
 
