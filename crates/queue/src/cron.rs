@@ -40,7 +40,8 @@ impl CronSchedule {
 
     /// The first firing time strictly after `after_ms` (epoch ms), in epoch ms.
     pub fn next_after(&self, after_ms: u64) -> Option<u64> {
-        let after = Utc.timestamp_millis_opt(i64::try_from(after_ms).ok()?).single()?;
+        // Whole seconds: croner keeps the sub-second part of the start time.
+        let after = Utc.timestamp_opt(i64::try_from(after_ms / 1000).ok()?, 0).single()?;
         let next = match self.tz {
             Some(tz) => self
                 .cron
@@ -49,7 +50,7 @@ impl CronSchedule {
                 .timestamp_millis(),
             None => self.cron.find_next_occurrence(&after, false).ok()?.timestamp_millis(),
         };
-        u64::try_from(next).ok()
+        u64::try_from(next).ok().map(|n| n - n % 1000)
     }
 }
 
@@ -68,6 +69,7 @@ mod tests {
         assert_eq!(c.next_after(T0), Some(1_704_070_800_000));
         let c = CronSchedule::parse("*/5 * * * *").unwrap();
         assert_eq!(c.next_after(T0), Some(1_704_067_500_000));
+        assert_eq!(c.next_after(T0 + 123), Some(1_704_067_500_000));
     }
 
     #[test]

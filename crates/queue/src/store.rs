@@ -129,6 +129,8 @@ pub mod reply {
             Reply::Bulk(b) => Some(b.clone()),
             Reply::Simple(s) => Some(Bytes::copy_from_slice(s.as_bytes())),
             Reply::Int(i) => Some(Bytes::from(i.to_string())),
+            Reply::Double(d) => Some(Bytes::from(larder_resp::format_double(*d))),
+            Reply::Verbatim(b) => Some(b.clone()),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 
 mod blocking;
 mod cli;
+mod queue;
 mod resp;
 mod rest;
 mod scripts;
