@@ -491,6 +491,8 @@ impl Queue {
             let args = chunk.iter().map(|i| s(i)).collect();
             total += reply::int(&self.eval(&scripts::CANCEL, args).await?).unwrap_or(0) as u64;
         }
+        // A cancelled message may have freed a queue slot.
+        self.wake.notify_one();
         Ok(total)
     }
 

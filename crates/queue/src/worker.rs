@@ -337,7 +337,8 @@ impl Queue {
                 Queue::msg_args(s, b, &mut args);
             }
             self.eval(&scripts::ACK, args).await?;
-            if callback.is_some() {
+            // A callback is due now; a queue or flow-control slot freed up may have made the next message due.
+            if callback.is_some() || spec.queue_name.is_some() || spec.flow_control.is_some() {
                 self.wake.notify_one();
             }
             return Ok(());
