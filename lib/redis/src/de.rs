@@ -596,7 +596,7 @@ mod tests {
         assert_eq!(b("12").decode::<i64>().unwrap(), 12);
         assert_eq!(b("0").decode::<u8>().unwrap(), 0);
         assert_eq!(b("").decode::<String>().unwrap(), "");
-        assert_eq!(b("false").decode::<bool>().unwrap(), false);
+        assert!(!b("false").decode::<bool>().unwrap());
         assert_eq!(b("1.5").decode::<f64>().unwrap(), 1.5);
         assert_eq!(b("-inf").decode::<f64>().unwrap(), f64::NEG_INFINITY);
         assert_eq!(b("\"quoted\"").decode::<String>().unwrap(), "\"quoted\"");
@@ -624,8 +624,8 @@ mod tests {
 
     #[test]
     fn ints_and_bools() {
-        assert_eq!(Value::Int(1).decode::<bool>().unwrap(), true);
-        assert_eq!(Value::Int(0).decode::<bool>().unwrap(), false);
+        assert!(Value::Int(1).decode::<bool>().unwrap());
+        assert!(!Value::Int(0).decode::<bool>().unwrap());
         assert_eq!(Value::Int(7).decode::<String>().unwrap(), "7");
         assert_eq!(Value::Int(7).decode::<f64>().unwrap(), 7.0);
         assert!(Value::Int(-1).decode::<u32>().is_err());

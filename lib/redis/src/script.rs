@@ -63,9 +63,9 @@ impl Script {
 
     /// Runs the script: `EVALSHA`, and `EVAL` (which also caches it) when the server answers
     /// `NOSCRIPT`. The reply is decoded like any other (use [`Value`](crate::Value) for the raw one).
-    pub fn run<'a, T: DeserializeOwned>(
+    pub fn run<T: DeserializeOwned>(
         &self,
-        redis: &'a Redis,
+        redis: &Redis,
         keys: impl ToArgs,
         args: impl ToArgs,
     ) -> impl Future<Output = Result<T>> + Send {

@@ -94,12 +94,12 @@ fn counted(args: impl ToArgs) -> (usize, Vec<String>) {
 /// Typed commands. Each method runs one command (`POST /`) and decodes its reply; see the crate
 /// documentation for how replies become Rust values.
 impl Redis {
-    pub(crate) fn run_typed<R>(
+    pub(crate) async fn run_typed<R>(
         &self,
         cmd: Cmd,
         decode: fn(Value) -> crate::Result<R>,
-    ) -> impl ::std::future::Future<Output = crate::Result<R>> + Send {
-        async move { decode(self.run(cmd).await?) }
+    ) -> crate::Result<R> {
+        decode(self.run(cmd).await?)
     }
 
     string_commands!(emit_client);
