@@ -35,8 +35,9 @@
 //! The computation is a `FnOnce() -> impl Future<Output = Result<T, E>>` that must be `Send +
 //! 'static` (it may run in a spawned task): clone what it needs into it (`Arc`s, pools) and use
 //! `async move`. `E` is any error convertible into `Box<dyn Error + Send + Sync>` (`anyhow::Error`,
-//! `std::io::Error`, `String`, ...). A failure to write the computed value to Redis is not reported
-//! (the value is still returned; the next call computes again); a failure to read is.
+//! `std::io::Error`, `String`, ...). A computed value is stored before it is returned. A failure to
+//! store it is not reported (the value is still returned; the next call computes again); a failure
+//! to read is.
 //!
 //! It needs a tokio runtime.
 
@@ -306,12 +307,12 @@ impl Cache {
                 },
                 Err(e) => Outcome::Failed(Arc::from(e.into())),
             };
-            // Waiters get the value first; the flight stays registered until it is stored, so that
-            // callers arriving meanwhile join it instead of missing.
-            let _ = tx.send(Some(outcome.clone()));
-            if let Outcome::Value(json) = outcome {
-                let _ = redis.set_options(&full, &*json, SetOptions::new().ttl(ttl)).await;
+            // Stored before anyone gets it: when `get_or_compute` returns a computed value, a read
+            // from Redis sees it. Callers arriving meanwhile join this flight.
+            if let Outcome::Value(json) = &outcome {
+                let _ = redis.set_options(&full, &**json, SetOptions::new().ttl(ttl)).await;
             }
+            let _ = tx.send(Some(outcome));
         });
         rx
     }

@@ -56,3 +56,21 @@ fn every_command_method_is_tested() {
     }
     assert!(missing.is_empty(), "untested command methods: {missing:#?}");
 }
+
+/// Architecture invariant: the SDKs under `lib/` never depend on the server's crates under
+/// `crates/` (only `larder-test-support`, as a dev-dependency, to start a real larder in tests).
+#[test]
+fn depends_on_no_server_crate() {
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let mut section = String::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line.to_string();
+        } else if line.starts_with("larder-") {
+            assert_eq!(section, "[dev-dependencies]", "{line} in {section}");
+            assert!(line.starts_with("larder-test-support"), "{line}");
+        }
+    }
+}
