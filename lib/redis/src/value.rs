@@ -82,7 +82,9 @@ impl Value {
 
     /// Decodes this reply into `T` through serde.
     ///
-    /// - `Nil` is `None` for an `Option`, and an error for anything else (except `()`).
+    /// - `Nil` is `None` for an `Option`, and an error for anything else (except `()`). Only `Nil` is
+    ///   `None` for that first `Option`; inside it, a stored value is JSON, so an `Option<Option<T>>`
+    ///   reads the stored text `null` as `Some(None)`.
     /// - `Int` is any integer type, a float, a `bool` (non-zero is `true`) or its decimal text.
     /// - `Bytes` is read as text for string types (`String`, `char`, unit enum variants written as
     ///   plain text), as bytes for `serde_bytes`-style byte buffers, as a number for number types

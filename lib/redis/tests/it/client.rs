@@ -375,3 +375,27 @@ async fn escape_hatch() {
     assert_eq!(Value::from(vec![Value::Nil]).into_array(), Some(vec![Value::Nil]));
     assert!(r.command(["GET", "missing"]).await.unwrap().is_nil());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remaining_constructors() {
+    // from_env reads the process environment; only assert the error when the variables are unset.
+    let unset =
+        ["UPSTASH_REDIS_REST_URL", "KV_REST_API_URL"].iter().all(|v| std::env::var_os(v).is_none());
+    if unset {
+        assert!(matches!(Redis::from_env().unwrap_err(), Error::MissingEnv { .. }));
+        assert!(matches!(RedisBuilder::from_env().unwrap_err(), Error::MissingEnv { .. }));
+    }
+    let s = TestServer::start().await;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(4).build().unwrap();
+    let r = Redis::builder(s.http_url(), TOKEN)
+        .transport(ReqwestTransport::from_client(client))
+        .retry(Retry::none())
+        .build()
+        .unwrap();
+    assert_eq!(r.ping().await.unwrap(), "PONG");
+    use larder_redis::ToArgs;
+    assert_eq!(
+        ("a", 1, 2.5, true, Some("x"), None::<&str>).to_args(),
+        ["a", "1", "2.5", "true", "x"]
+    );
+}
