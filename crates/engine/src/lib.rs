@@ -16,6 +16,7 @@ mod error;
 mod glob;
 mod info;
 mod keyspace;
+pub mod ldouble;
 pub mod scripting;
 mod stats;
 pub mod transcript;

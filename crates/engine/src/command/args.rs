@@ -121,17 +121,10 @@ pub fn parse_i64(b: &[u8]) -> Option<i64> {
     }
 }
 
-/// Redis's double parsing: no surrounding spaces, no NaN; `inf`, `-inf`, `+inf` and exponents are fine.
+/// Redis's `string2d`: the whole argument is one double (C's `strtod`, so hex floats too) with no leading
+/// space; NaN and literals that overflow to ±inf or underflow to 0 are refused (`inf` itself is fine).
 pub fn parse_f64(b: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(b).ok()?;
-    if s.is_empty()
-        || s.starts_with(|c: char| c.is_ascii_whitespace())
-        || s.ends_with(|c: char| c.is_ascii_whitespace())
-    {
-        return None;
-    }
-    let v: f64 = s.parse().ok()?;
-    if v.is_nan() { None } else { Some(v) }
+    super::zsets::parse_double(b)
 }
 
 #[cfg(test)]
@@ -160,5 +153,7 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"abc"), None);
+        assert_eq!(parse_f64(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64(b"1e400"), None);
     }
 }

@@ -12,7 +12,7 @@ use rand::Rng;
 
 use super::args::parse_i64;
 use super::keys::parse_cursor;
-use super::strings::{ExpireUnit, format_incr_float, int_bytes};
+use super::strings::{ExpireUnit, incr_float_text, int_bytes};
 use super::{Args, Ctx};
 use crate::error::CommandError;
 use crate::glob::glob_match;
@@ -183,22 +183,18 @@ pub(super) fn hincrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
 pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let field = args.next_bytes()?;
-    let by = args.next_f64()?;
+    let by = crate::ldouble::parse(args.next_bytes()?).ok_or(CommandError::NotFloat)?;
     if !by.is_finite() {
         return Err(CommandError::custom("ERR value is NaN or Infinity"));
     }
     let now = ctx.now;
-    let h = ctx.db.get_or_create_as::<Hash>(key, now)?;
-    let current = match h.get(field) {
-        Some(v) => super::args::parse_f64(v)
+    let current = match ctx.db.get_as::<Hash>(key, now)?.and_then(|h| h.get(field)) {
+        Some(v) => crate::ldouble::parse(v)
             .ok_or_else(|| CommandError::custom("ERR hash value is not a float"))?,
-        None => 0.0,
+        None => crate::ldouble::LongDouble::ZERO,
     };
-    let v = current + by;
-    if !v.is_finite() {
-        return Err(CommandError::NanOrInfinity);
-    }
-    let text = Bytes::from(format_incr_float(v));
+    let text = Bytes::from(incr_float_text(current, by)?);
+    let h = ctx.db.get_or_create_as::<Hash>(key, now)?;
     h.set_keep_ttl(field, text.clone());
     let keeps_ttl = h.expire_at(field).is_some();
     ctx.mark_dirty(1);

@@ -35,6 +35,7 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     }
     ctx.db.insert(dst.clone(), entry, now);
     ctx.mark_dirty(1);
+    ctx.signal_ready(dst);
     Ok(Reply::Int(1))
 }
 
@@ -163,7 +164,8 @@ fn expire_generic(
     cmd: &'static str,
 ) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
-    let n = args.next_i64()?;
+    // Like Redis, the options are checked before the time's value.
+    let n = args.next_bytes()?;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     while let Some(w) = args.next_word() {
         if w.is("NX") {
@@ -191,6 +193,7 @@ fn expire_generic(
             "ERR GT and LT options at the same time are not compatible",
         ));
     }
+    let n = super::args::parse_i64(n).ok_or(CommandError::NotInteger)?;
     let at = unit.absolute_ms(n, ctx.now, cmd)?;
     let now = ctx.now;
     let Some(entry) = ctx.db.get(key, now) else { return Ok(Reply::Int(0)) };
@@ -245,15 +248,29 @@ fn rename_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, nx: bool) -> Result<Rep
     let entry = ctx.db.remove(src, now).expect("checked above");
     ctx.db.insert(dst.clone(), entry, now);
     ctx.mark_dirty(1);
+    ctx.signal_ready(dst);
     Ok(if nx { Reply::Int(1) } else { Reply::OK })
 }
 
-/// Parses a SCAN cursor: an unsigned 64-bit decimal.
+/// Parses a SCAN cursor as Redis does, with C's `strtoul`: an unsigned 64-bit decimal with an optional
+/// sign, where `-n` wraps around (`-1` is 2^64 - 1) and the empty string is 0; no spaces, no overflow.
 pub(crate) fn parse_cursor(b: &[u8]) -> Result<u64, CommandError> {
-    std::str::from_utf8(b)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(CommandError::InvalidCursor)
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if b.is_empty() {
+        return Ok(0);
+    }
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(CommandError::InvalidCursor);
+    }
+    let v = digits
+        .iter()
+        .try_fold(0u64, |v, &c| v.checked_mul(10)?.checked_add(u64::from(c - b'0')))
+        .ok_or(CommandError::InvalidCursor)?;
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// The options shared by the SCAN family.

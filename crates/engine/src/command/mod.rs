@@ -216,7 +216,6 @@ impl Ctx<'_> {
     /// nothing to serve. Returns false when blocking is not allowed (inside a transaction or script): the
     /// handler then answers its timeout reply at once. When it returns true, the handler still returns its
     /// timeout reply; the front end parks the client and runs the command again when a key is signalled.
-    #[allow(dead_code, reason = "the list and sorted-set families are being written")]
     pub(crate) fn block(&mut self, keys: Vec<Bytes>, timeout_ms: u64) -> bool {
         if self.client.in_transaction {
             return false;
@@ -229,7 +228,6 @@ impl Ctx<'_> {
 
     /// Signals that `key` may now serve a blocked client (an element was pushed or added). Cheap when nobody
     /// blocks on it.
-    #[allow(dead_code, reason = "the list and sorted-set families are being written")]
     pub(crate) fn signal_ready(&mut self, key: &Bytes) {
         let s = &mut *self.server;
         if s.blocking_keys.contains_key(key) && !s.ready_keys.contains(key) {
@@ -364,6 +362,8 @@ pub struct ServerState {
     pub blocking_keys: HashMap<Bytes, usize>,
     /// Blocking keys signalled ready since the last drain.
     pub ready_keys: Vec<Bytes>,
+    /// Clients blocked by a blocking command (INFO `blocked_clients`).
+    pub blocked_clients: usize,
     pub rng: rand::rngs::SmallRng,
     pub info: crate::ServerInfo,
 }

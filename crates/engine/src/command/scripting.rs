@@ -127,3 +127,137 @@ fn run(
     ctx.server.scripting = Some(scripting);
     result
 }
+
+/// `FCALL function numkeys [key ...] [arg ...]`
+pub(super) fn fcall(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    call_function(ctx, args, false)
+}
+
+/// `FCALL_RO function numkeys [key ...] [arg ...]`
+pub(super) fn fcall_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    call_function(ctx, args, true)
+}
+
+/// `FUNCTION LOAD|LIST|DELETE|FLUSH|STATS|KILL|HELP`
+pub(super) fn function(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
+    let sub = args.next_bytes()?;
+    let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());
+    let wrong = || {
+        CommandError::custom(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(sub)
+        ))
+    };
+    let scripting = ctx
+        .server
+        .scripting
+        .as_mut()
+        .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
+    if is("LOAD") {
+        let replace = args.remaining() == 2 && args.keyword(&["REPLACE"]).is_some();
+        if args.remaining() != 1 {
+            return Err(wrong());
+        }
+        let code = args.next_bytes()?;
+        let name = scripting.load_library(code, replace)?;
+        ctx.mark_dirty(1);
+        Ok(Reply::Bulk(Bytes::from(name)))
+    } else if is("LIST") {
+        let mut with_code = false;
+        let mut pattern = None;
+        while let Some(w) = args.next_word() {
+            if w.is("WITHCODE") && !with_code {
+                with_code = true;
+            } else if w.is("LIBRARYNAME") && pattern.is_none() {
+                pattern = Some(args.next_bytes().map_err(|_| {
+                    CommandError::custom("ERR library name argument was not given")
+                })?);
+            } else {
+                return Err(CommandError::custom(format!(
+                    "ERR Unknown argument {}",
+                    String::from_utf8_lossy(w.0)
+                )));
+            }
+        }
+        Ok(scripting.list_libraries(pattern.map(|p| &p[..]), with_code))
+    } else if is("DELETE") {
+        if args.remaining() != 1 {
+            return Err(wrong());
+        }
+        if !scripting.delete_library(args.next_bytes()?) {
+            return Err(CommandError::custom("ERR Library not found"));
+        }
+        ctx.mark_dirty(1);
+        Ok(Reply::OK)
+    } else if is("FLUSH") {
+        if args.remaining() > 1 {
+            return Err(wrong());
+        }
+        if !args.is_empty() && args.keyword(&["ASYNC", "SYNC"]).is_none() {
+            return Err(CommandError::custom("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"));
+        }
+        scripting.flush_libraries();
+        ctx.mark_dirty(1);
+        Ok(Reply::OK)
+    } else if is("STATS") {
+        if !args.is_empty() {
+            return Err(wrong());
+        }
+        Ok(scripting.function_stats())
+    } else if is("KILL") {
+        if !args.is_empty() {
+            return Err(wrong());
+        }
+        match scripting.control().kill() {
+            Reply::Error(e) => Err(CommandError::custom(e)),
+            other => Ok(other),
+        }
+    } else if is("HELP") {
+        Ok(Reply::Array(
+            [
+                "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "LOAD [REPLACE] <FUNCTION CODE>",
+                "DELETE <LIBRARY NAME>",
+                "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+                "FLUSH [ASYNC|SYNC]",
+                "STATS",
+                "KILL",
+            ]
+            .iter()
+            .map(|l| Reply::simple_owned(l))
+            .collect(),
+        ))
+    } else {
+        Err(CommandError::UnknownSubcommand {
+            cmd: "FUNCTION".into(),
+            sub: crate::error::sanitize(sub, 128),
+        })
+    }
+}
+
+fn call_function(
+    ctx: &mut Ctx<'_>,
+    mut args: Args<'_>,
+    read_only: bool,
+) -> Result<Reply, CommandError> {
+    let name = args.next_bytes()?;
+    let numkeys = args.next_i64()?;
+    let rest = args.rest();
+    if numkeys > rest.len() as i64 {
+        return Err(CommandError::custom(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    if numkeys < 0 {
+        return Err(CommandError::custom("ERR Number of keys can't be negative"));
+    }
+    let (keys, argv) = rest.split_at(numkeys as usize);
+    let mut scripting = ctx
+        .server
+        .scripting
+        .take()
+        .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
+    let result = scripting.call_function(ctx, name, keys, argv, read_only);
+    ctx.server.scripting = Some(scripting);
+    result
+}

@@ -1,8 +1,8 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
 use super::{
-    CommandSpec, Flags, Handler, KeySpec, hashes, keys, scripting, server, sets, strings,
-    transactions,
+    CommandSpec, Flags, Handler, KeySpec, hashes, keys, lists, scripting, server, sets, strings,
+    transactions, zsets,
 };
 
 const W: Flags = Flags::WRITE;
@@ -116,6 +116,28 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("HVALS",       "hvals",       2,  R,                         one(1),                      "hash",       hashes::hvals),
 
     // lists (rows in name order)
+    spec("BLMOVE",      "blmove",      6,  W.or(M).or(NS),            KeySpec::range(1, 2, 1),     "list",       lists::blmove),
+    spec("BLMPOP",      "blmpop",      -5, W,                         NK,                          "list",       lists::blmpop),
+    spec("BLPOP",       "blpop",       -3, W.or(NS),                  KeySpec::range(1, -2, 1),    "list",       lists::blpop),
+    spec("BRPOP",       "brpop",       -3, W.or(NS),                  KeySpec::range(1, -2, 1),    "list",       lists::brpop),
+    spec("BRPOPLPUSH",  "brpoplpush",  4,  W.or(M).or(NS),            KeySpec::range(1, 2, 1),     "list",       lists::brpoplpush),
+    spec("LINDEX",      "lindex",      3,  R,                         one(1),                      "list",       lists::lindex),
+    spec("LINSERT",     "linsert",     5,  W.or(M),                   one(1),                      "list",       lists::linsert),
+    spec("LLEN",        "llen",        2,  R.or(F),                   one(1),                      "list",       lists::llen),
+    spec("LMOVE",       "lmove",       5,  W.or(M),                   KeySpec::range(1, 2, 1),     "list",       lists::lmove),
+    spec("LMPOP",       "lmpop",       -4, W,                         NK,                          "list",       lists::lmpop),
+    spec("LPOP",        "lpop",        -2, W.or(F),                   one(1),                      "list",       lists::lpop),
+    spec("LPOS",        "lpos",        -3, R,                         one(1),                      "list",       lists::lpos),
+    spec("LPUSH",       "lpush",       -3, W.or(M).or(F),             one(1),                      "list",       lists::lpush),
+    spec("LPUSHX",      "lpushx",      -3, W.or(M).or(F),             one(1),                      "list",       lists::lpushx),
+    spec("LRANGE",      "lrange",      4,  R,                         one(1),                      "list",       lists::lrange),
+    spec("LREM",        "lrem",        4,  W,                         one(1),                      "list",       lists::lrem),
+    spec("LSET",        "lset",        4,  W.or(M),                   one(1),                      "list",       lists::lset),
+    spec("LTRIM",       "ltrim",       4,  W,                         one(1),                      "list",       lists::ltrim),
+    spec("RPOP",        "rpop",        -2, W.or(F),                   one(1),                      "list",       lists::rpop),
+    spec("RPOPLPUSH",   "rpoplpush",   3,  W.or(M),                   KeySpec::range(1, 2, 1),     "list",       lists::rpoplpush),
+    spec("RPUSH",       "rpush",       -3, W.or(M).or(F),             one(1),                      "list",       lists::rpush),
+    spec("RPUSHX",      "rpushx",      -3, W.or(M).or(F),             one(1),                      "list",       lists::rpushx),
 
     // sets (rows in name order)
     spec("SADD",        "sadd",        -3, W.or(M).or(F),             one(1),                      "set",        sets::sadd),
@@ -137,12 +159,50 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("SUNIONSTORE", "sunionstore", -3, W.or(M),                   rest(1),                     "set",        sets::sunionstore),
 
     // sorted sets (rows in name order)
+    spec("BZMPOP",           "bzmpop",           -5, W,                        NK,                          "sortedset",  zsets::bzmpop),
+    spec("BZPOPMAX",         "bzpopmax",         -3, W.or(NS).or(F),           KeySpec::range(1, -2, 1),    "sortedset",  zsets::bzpopmax),
+    spec("BZPOPMIN",         "bzpopmin",         -3, W.or(NS).or(F),           KeySpec::range(1, -2, 1),    "sortedset",  zsets::bzpopmin),
+    spec("ZADD",             "zadd",             -4, W.or(M).or(F),            one(1),                      "sortedset",  zsets::zadd),
+    spec("ZCARD",            "zcard",            2,  R.or(F),                  one(1),                      "sortedset",  zsets::zcard),
+    spec("ZCOUNT",           "zcount",           4,  R.or(F),                  one(1),                      "sortedset",  zsets::zcount),
+    spec("ZDIFF",            "zdiff",            -3, R,                        NK,                          "sortedset",  zsets::zdiff),
+    spec("ZDIFFSTORE",       "zdiffstore",       -4, W.or(M),                  one(1),                      "sortedset",  zsets::zdiffstore),
+    spec("ZINCRBY",          "zincrby",          4,  W.or(M).or(F),            one(1),                      "sortedset",  zsets::zincrby),
+    spec("ZINTER",           "zinter",           -3, R,                        NK,                          "sortedset",  zsets::zinter),
+    spec("ZINTERCARD",       "zintercard",       -3, R,                        NK,                          "sortedset",  zsets::zintercard),
+    spec("ZINTERSTORE",      "zinterstore",      -4, W.or(M),                  one(1),                      "sortedset",  zsets::zinterstore),
+    spec("ZLEXCOUNT",        "zlexcount",        4,  R.or(F),                  one(1),                      "sortedset",  zsets::zlexcount),
+    spec("ZMPOP",            "zmpop",            -4, W,                        NK,                          "sortedset",  zsets::zmpop),
+    spec("ZMSCORE",          "zmscore",          -3, R.or(F),                  one(1),                      "sortedset",  zsets::zmscore),
+    spec("ZPOPMAX",          "zpopmax",          -2, W.or(F),                  one(1),                      "sortedset",  zsets::zpopmax),
+    spec("ZPOPMIN",          "zpopmin",          -2, W.or(F),                  one(1),                      "sortedset",  zsets::zpopmin),
+    spec("ZRANDMEMBER",      "zrandmember",      -2, R.or(ND),                 one(1),                      "sortedset",  zsets::zrandmember),
+    spec("ZRANGE",           "zrange",           -4, R,                        one(1),                      "sortedset",  zsets::zrange),
+    spec("ZRANGEBYLEX",      "zrangebylex",      -4, R,                        one(1),                      "sortedset",  zsets::zrangebylex),
+    spec("ZRANGEBYSCORE",    "zrangebyscore",    -4, R,                        one(1),                      "sortedset",  zsets::zrangebyscore),
+    spec("ZRANGESTORE",      "zrangestore",      -5, W.or(M),                  KeySpec::range(1, 2, 1),     "sortedset",  zsets::zrangestore),
+    spec("ZRANK",            "zrank",            -3, R.or(F),                  one(1),                      "sortedset",  zsets::zrank),
+    spec("ZREM",             "zrem",             -3, W.or(F),                  one(1),                      "sortedset",  zsets::zrem),
+    spec("ZREMRANGEBYLEX",   "zremrangebylex",   4,  W,                        one(1),                      "sortedset",  zsets::zremrangebylex),
+    spec("ZREMRANGEBYRANK",  "zremrangebyrank",  4,  W,                        one(1),                      "sortedset",  zsets::zremrangebyrank),
+    spec("ZREMRANGEBYSCORE", "zremrangebyscore", 4,  W,                        one(1),                      "sortedset",  zsets::zremrangebyscore),
+    spec("ZREVRANGE",        "zrevrange",        -4, R,                        one(1),                      "sortedset",  zsets::zrevrange),
+    spec("ZREVRANGEBYLEX",   "zrevrangebylex",   -4, R,                        one(1),                      "sortedset",  zsets::zrevrangebylex),
+    spec("ZREVRANGEBYSCORE", "zrevrangebyscore", -4, R,                        one(1),                      "sortedset",  zsets::zrevrangebyscore),
+    spec("ZREVRANK",         "zrevrank",         -3, R.or(F),                  one(1),                      "sortedset",  zsets::zrevrank),
+    spec("ZSCAN",            "zscan",            -3, R.or(ND),                 one(1),                      "sortedset",  zsets::zscan),
+    spec("ZSCORE",           "zscore",           3,  R.or(F),                  one(1),                      "sortedset",  zsets::zscore),
+    spec("ZUNION",           "zunion",           -3, R,                        NK,                          "sortedset",  zsets::zunion),
+    spec("ZUNIONSTORE",      "zunionstore",      -4, W.or(M),                  one(1),                      "sortedset",  zsets::zunionstore),
 
     // scripting
     spec("EVAL",        "eval",        -3, NS.or(MR),                 NK,                          "scripting",  scripting::eval),
     spec("EVALSHA",     "evalsha",     -3, NS.or(MR),                 NK,                          "scripting",  scripting::evalsha),
     spec("EVALSHA_RO",  "evalsha_ro",  -3, NS.or(R),                  NK,                          "scripting",  scripting::evalsha_ro),
     spec("EVAL_RO",     "eval_ro",     -3, NS.or(R),                  NK,                          "scripting",  scripting::eval_ro),
+    spec("FCALL",       "fcall",       -3, NS.or(MR),                 NK,                          "scripting",  scripting::fcall),
+    spec("FCALL_RO",    "fcall_ro",    -3, NS.or(R),                  NK,                          "scripting",  scripting::fcall_ro),
+    spec("FUNCTION",    "function",    -2, NS.or(MR).or(AB),          NK,                          "scripting",  scripting::function),
     spec("SCRIPT",      "script",      -2, NS.or(AB),                 NK,                          "scripting",  scripting::script),
     // transactions
     spec("DISCARD",     "discard",     1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::discard),

@@ -77,6 +77,28 @@ struct Script {
     flags: ScriptFlags,
 }
 
+/// A library loaded with `FUNCTION LOAD`.
+struct Library {
+    name: String,
+    code: Bytes,
+    functions: Vec<LibFunction>,
+}
+
+/// One registered function.
+struct LibFunction {
+    name: String,
+    description: Option<String>,
+    /// Flag names as given (`no-writes`, ...).
+    flags: Vec<String>,
+    func: Function,
+}
+
+impl LibFunction {
+    fn no_writes(&self) -> bool {
+        self.flags.iter().any(|f| f == "no-writes")
+    }
+}
+
 /// The Lua state and the script cache.
 pub(crate) struct Scripting {
     lua: Lua,
@@ -85,9 +107,13 @@ pub(crate) struct Scripting {
     hidden: Table,
     /// The sandbox's global environment (a read-only proxy of the real globals).
     env: Table,
+    /// The environment of function libraries (see the sandbox's `fenv`).
+    fenv: Table,
     /// `function(f) return xpcall(f, handler) end`, with a handler that records the error line.
     runner: Function,
     scripts: HashMap<String, Script>,
+    /// Function libraries in load order.
+    libraries: Vec<Library>,
     control: Arc<ScriptControl>,
     resp3: Arc<AtomicBool>,
 }
@@ -96,6 +122,14 @@ impl std::fmt::Debug for Scripting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scripting").field("scripts", &self.scripts.len()).finish_non_exhaustive()
     }
+}
+
+/// How a script or function receives its keys and arguments.
+enum Invocation<'a> {
+    /// `EVAL`: the `KEYS` and `ARGV` globals.
+    Script { keys: &'a [Bytes], args: &'a [Bytes] },
+    /// `FCALL`: the function's two parameters.
+    Function { keys: &'a [Bytes], args: &'a [Bytes] },
 }
 
 /// Which script to run.
@@ -151,6 +185,13 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.breakpoint = function() return false end
 redis.debug = function() end
 redis.acl_check_cmd = function(...) return hidden.acl_check_cmd(...) end
+redis.register_function = function(...)
+  local register = hidden.register
+  if register == nil then
+    error("redis.register_function can only be called on FUNCTION LOAD command", 2)
+  end
+  return register(...)
+end
 redis.REDIS_VERSION = hidden.version
 redis.REDIS_VERSION_NUM = hidden.version_num
 real.redis = protect(redis)
@@ -169,10 +210,38 @@ local env = setmetatable({}, {
   __metatable = false,
 })
 real._G = env
-local runner = function(f)
-  return rawxpcall(f, handler)
+-- Functions get their own environment: during FUNCTION LOAD only what a library may use at load time
+-- (register_function, log, ...) is reachable through `redis`; when called, the whole `redis` table is.
+local load_allowed = {register_function = true, log = true, LOG_DEBUG = true, LOG_VERBOSE = true,
+  LOG_NOTICE = true, LOG_WARNING = true, REDIS_VERSION = true, REDIS_VERSION_NUM = true, setresp = true}
+local function missing(k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 3)
 end
-return env, runner
+local fredis = setmetatable({}, {
+  __index = function(_, k)
+    if hidden.loading and not load_allowed[k] then missing(k) end
+    local v = redis[k]
+    if v == nil then missing(k) end
+    return v
+  end,
+  __newindex = function() error("Attempt to modify a readonly table", 2) end,
+  __metatable = false,
+})
+local fenv = setmetatable({}, {
+  __index = function(_, k)
+    if k == 'redis' then return fredis end
+    local v = real[k]
+    if v == nil or k == 'KEYS' or k == 'ARGV' then missing(k) end
+    return v
+  end,
+  __newindex = function() error("Attempt to modify a readonly table", 2) end,
+  __metatable = false,
+})
+local runner = function(f, keys, args)
+  if keys == nil then return rawxpcall(f, handler) end
+  return rawxpcall(function() return f(keys, args) end, handler)
+end
+return env, runner, fenv
 "#;
 
 impl Scripting {
@@ -188,10 +257,11 @@ impl Scripting {
             let mut line = 0;
             for level in 1..64 {
                 let frame = lua.inspect_stack(level, |d| {
-                    (
-                        d.source().source.as_deref() == Some("@user_script"),
-                        d.current_line().unwrap_or(0),
-                    )
+                    let user = matches!(
+                        d.source().source.as_deref(),
+                        Some("@user_script" | "@user_function")
+                    );
+                    (user, d.current_line().unwrap_or(0))
                 });
                 match frame {
                     Some((true, l)) => {
@@ -276,11 +346,10 @@ impl Scripting {
         // they need not be deterministic).
         let rand_state = Arc::new(AtomicU64::new(srand48(rand::random::<i32>())));
         install_random(&lua, &rand_state)?;
-        let (env, runner): (Table, Function) = lua.load(SANDBOX).set_name("=sandbox").call((
-            hidden.clone(),
-            globals.clone(),
-            handler,
-        ))?;
+        let (env, runner, fenv): (Table, Function, Table) = lua
+            .load(SANDBOX)
+            .set_name("=sandbox")
+            .call((hidden.clone(), globals.clone(), handler))?;
         let hook_control = control.clone();
         lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), move |_, _| {
             if hook_control.kill.load(Ordering::Acquire) {
@@ -290,7 +359,17 @@ impl Scripting {
             }
             Ok(VmState::Continue)
         })?;
-        Ok(Scripting { lua, hidden, env, runner, scripts: HashMap::new(), control, resp3 })
+        Ok(Scripting {
+            lua,
+            hidden,
+            env,
+            fenv,
+            runner,
+            scripts: HashMap::new(),
+            libraries: Vec::new(),
+            control,
+            resp3,
+        })
     }
 
     /// The control shared with the front ends.
@@ -340,6 +419,195 @@ impl Scripting {
         Ok(Script { func, flags })
     }
 
+    /// `FUNCTION LOAD [REPLACE] code`: compiles a library, runs it to collect its functions, and stores it.
+    pub(crate) fn load_library(
+        &mut self,
+        code: &Bytes,
+        replace: bool,
+    ) -> Result<String, CommandError> {
+        let name = library_name(code)?;
+        if !replace && self.libraries.iter().any(|l| l.name == name) {
+            return Err(CommandError::custom(format!("ERR Library '{name}' already exists")));
+        }
+        let end = code.iter().position(|&c| c == b'\n').unwrap_or(code.len());
+        let mut body = b"--".to_vec();
+        body.extend_from_slice(&code[2..end]);
+        body.extend_from_slice(&code[end..]);
+        let chunk = self
+            .lua
+            .load(&body[..])
+            .set_name("@user_function")
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| {
+                let msg = match &e {
+                    mlua::Error::SyntaxError { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                CommandError::custom(format!("ERR Error compiling function: {}", one_line(&msg)))
+            })?;
+        let registered: RefCell<Vec<LibFunction>> = RefCell::new(Vec::new());
+        let lua = &self.lua;
+        let outcome = lua.scope(|scope| {
+            let register = scope.create_function(|_, args: MultiValue| {
+                let f = parse_registration(&args)?;
+                let mut list = registered.borrow_mut();
+                if list.iter().any(|x| x.name == f.name) {
+                    return Err(mlua::Error::RuntimeError(
+                        "Function already exists in the library".into(),
+                    ));
+                }
+                list.push(f);
+                Ok(())
+            })?;
+            self.hidden.raw_set("register", register)?;
+            self.hidden.raw_set("loading", true)?;
+            let r: mlua::Result<(bool, Value)> = self.runner.call(chunk);
+            self.hidden.raw_set("register", Value::Nil)?;
+            self.hidden.raw_set("loading", false)?;
+            r
+        });
+        let (ok, value) = outcome
+            .map_err(|e| CommandError::custom(format!("ERR {}", one_line(&e.to_string()))))?;
+        if !ok {
+            let e = match &value {
+                Value::Table(t) => t.raw_get::<Value>("e").unwrap_or(Value::Nil),
+                other => other.clone(),
+            };
+            let msg = match &e {
+                Value::String(s) => format!("ERR {}", s.to_string_lossy()),
+                other => {
+                    let m = error_message(other);
+                    if m.starts_with("ERR ") { m } else { format!("ERR {m}") }
+                }
+            };
+            return Err(CommandError::custom(format!(
+                "ERR Error registering functions: {}",
+                one_line(&msg)
+            )));
+        }
+        let functions = registered.into_inner();
+        if functions.is_empty() {
+            return Err(CommandError::custom("ERR No functions registered"));
+        }
+        for f in &functions {
+            let clash = self
+                .libraries
+                .iter()
+                .filter(|l| l.name != name)
+                .any(|l| l.functions.iter().any(|g| g.name == f.name));
+            if clash {
+                return Err(CommandError::custom(format!(
+                    "ERR Function {} already exists",
+                    f.name
+                )));
+            }
+        }
+        let library = Library { name: name.clone(), code: code.clone(), functions };
+        match self.libraries.iter_mut().find(|l| l.name == name) {
+            Some(slot) => *slot = library,
+            None => self.libraries.push(library),
+        }
+        Ok(name)
+    }
+
+    /// `FUNCTION DELETE`: whether the library existed.
+    pub(crate) fn delete_library(&mut self, name: &[u8]) -> bool {
+        let before = self.libraries.len();
+        self.libraries.retain(|l| l.name.as_bytes() != name);
+        before != self.libraries.len()
+    }
+
+    /// `FUNCTION FLUSH`.
+    pub(crate) fn flush_libraries(&mut self) {
+        self.libraries.clear();
+    }
+
+    /// `FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern]`.
+    pub(crate) fn list_libraries(&self, pattern: Option<&[u8]>, with_code: bool) -> Reply {
+        let s = |v: &str| Reply::bulk(v);
+        let libs = self
+            .libraries
+            .iter()
+            .filter(|l| {
+                pattern.is_none_or(|p| crate::glob::glob_match(p, l.name.as_bytes(), false))
+            })
+            .map(|l| {
+                let functions = l
+                    .functions
+                    .iter()
+                    .map(|f| {
+                        Reply::Map(vec![
+                            (s("name"), s(&f.name)),
+                            (s("description"), f.description.as_deref().map_or(Reply::Nil, s)),
+                            (
+                                s("flags"),
+                                Reply::Set(
+                                    f.flags.iter().map(|x| Reply::simple_owned(x)).collect(),
+                                ),
+                            ),
+                        ])
+                    })
+                    .collect();
+                let mut fields = vec![
+                    (s("library_name"), s(&l.name)),
+                    (s("engine"), s("LUA")),
+                    (s("functions"), Reply::Array(functions)),
+                ];
+                if with_code {
+                    fields.push((s("library_code"), Reply::Bulk(l.code.clone())));
+                }
+                Reply::Map(fields)
+            })
+            .collect();
+        Reply::Array(libs)
+    }
+
+    /// `FUNCTION STATS` (no script is running when the engine lock is held).
+    pub(crate) fn function_stats(&self) -> Reply {
+        let s = |v: &str| Reply::bulk(v);
+        let functions: usize = self.libraries.iter().map(|l| l.functions.len()).sum();
+        Reply::Map(vec![
+            (s("running_script"), Reply::Nil),
+            (
+                s("engines"),
+                Reply::Map(vec![(
+                    s("LUA"),
+                    Reply::Map(vec![
+                        (s("libraries_count"), Reply::Int(self.libraries.len() as i64)),
+                        (s("functions_count"), Reply::Int(functions as i64)),
+                    ]),
+                )]),
+            ),
+        ])
+    }
+
+    /// `FCALL` / `FCALL_RO`. Like Upstash, `FCALL_RO` runs any function and refuses only actual writes.
+    pub(crate) fn call_function(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        name: &[u8],
+        keys: &[Bytes],
+        args: &[Bytes],
+        read_only_call: bool,
+    ) -> Result<Reply, CommandError> {
+        let found =
+            self.libraries.iter().flat_map(|l| &l.functions).find(|f| f.name.as_bytes() == name);
+        let Some(f) = found else {
+            return Err(CommandError::custom("ERR Function not found"));
+        };
+        let (func, fname, read_only) =
+            (f.func.clone(), f.name.clone(), read_only_call || f.no_writes());
+        self.execute(
+            ctx,
+            &func,
+            Invocation::Function { keys, args },
+            &fname,
+            "user_function",
+            read_only,
+        )
+    }
+
     /// Runs a script (EVAL, EVALSHA and their `_RO` variants) with `keys` and `args`, against `ctx`.
     pub(crate) fn run(
         &mut self,
@@ -364,6 +632,19 @@ impl Scripting {
         let script = self.scripts.get(&sha).expect("loaded above");
         let read_only = read_only_call || script.flags.no_writes;
         let func = script.func.clone();
+        self.execute(ctx, &func, Invocation::Script { keys, args }, &sha, "user_script", read_only)
+    }
+
+    /// Runs a compiled script or function against `ctx` with the sandbox's `redis.call` wired to it.
+    fn execute(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        func: &Function,
+        invocation: Invocation<'_>,
+        name: &str,
+        chunk: &str,
+        read_only: bool,
+    ) -> Result<Reply, CommandError> {
         let lua = &self.lua;
         let globals = lua.globals();
         let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
@@ -375,8 +656,16 @@ impl Scripting {
         };
         let lua_err =
             |e: mlua::Error| CommandError::custom(format!("ERR {}", one_line(&e.to_string())));
-        globals.raw_set("KEYS", to_table(keys).map_err(lua_err)?).map_err(lua_err)?;
-        globals.raw_set("ARGV", to_table(args).map_err(lua_err)?).map_err(lua_err)?;
+        let call_args = match invocation {
+            Invocation::Script { keys, args } => {
+                globals.raw_set("KEYS", to_table(keys).map_err(lua_err)?).map_err(lua_err)?;
+                globals.raw_set("ARGV", to_table(args).map_err(lua_err)?).map_err(lua_err)?;
+                None
+            }
+            Invocation::Function { keys, args } => {
+                Some((to_table(keys).map_err(lua_err)?, to_table(args).map_err(lua_err)?))
+            }
+        };
         self.resp3.store(false, Ordering::Relaxed);
         self.control.kill.store(false, Ordering::Release);
         self.control.wrote.store(false, Ordering::Release);
@@ -425,7 +714,10 @@ impl Scripting {
             })?;
             redis.raw_set("call", call)?;
             redis.raw_set("pcall", pcall)?;
-            let r: mlua::Result<(bool, Value)> = self.runner.call(func);
+            let r: mlua::Result<(bool, Value)> = match &call_args {
+                None => self.runner.call(func),
+                Some((k, a)) => self.runner.call((func, k.clone(), a.clone())),
+            };
             redis.raw_set("call", Value::Nil)?;
             redis.raw_set("pcall", Value::Nil)?;
             r
@@ -464,10 +756,7 @@ impl Scripting {
             }
             other => format!("ERR {}", other.to_string().unwrap_or_default()),
         };
-        Err(CommandError::custom(format!(
-            "{} script: {sha}, on @user_script:{line}.",
-            one_line(&msg)
-        )))
+        Err(CommandError::custom(format!("{} script: {name}, on @{chunk}:{line}.", one_line(&msg))))
     }
 }
 
@@ -538,6 +827,89 @@ pub(crate) fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, Vec<u8>), Comma
     code.extend_from_slice(b"--");
     code.extend_from_slice(&body[2..]);
     Ok((flags, code))
+}
+
+/// The library name from a `#!lua name=<name>` first line.
+fn library_name(code: &[u8]) -> Result<String, CommandError> {
+    if !code.starts_with(b"#!") {
+        return Err(CommandError::custom("ERR Missing library metadata"));
+    }
+    let end = code.iter().position(|&c| c == b'\n').unwrap_or(code.len());
+    let line = String::from_utf8_lossy(&code[2..end]).into_owned();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(CommandError::custom(format!("ERR Engine '{engine}' not found")));
+    }
+    let mut name = None;
+    for part in parts {
+        match part.split_once('=') {
+            Some(("name", v)) => name = Some(v.to_string()),
+            _ => {
+                return Err(CommandError::custom(format!(
+                    "ERR Invalid metadata value given: {part}"
+                )));
+            }
+        }
+    }
+    let name = name.ok_or_else(|| CommandError::custom("ERR Library name was not given"))?;
+    if !valid_name(&name) {
+        return Err(CommandError::custom(
+            "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+        ));
+    }
+    Ok(name)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// `redis.register_function(name, callback)` or `redis.register_function{function_name=..., callback=...,
+/// flags={...}, description=...}`.
+fn parse_registration(args: &MultiValue) -> mlua::Result<LibFunction> {
+    let err = |m: &str| mlua::Error::RuntimeError(m.into());
+    let (name, func, flags, description) = match (args.front(), args.get(1)) {
+        (Some(Value::Table(t)), None) => {
+            let name: Option<String> = t.get("function_name")?;
+            let func: Option<Function> = t.get("callback")?;
+            let mut flags = Vec::new();
+            if let Some(list) = t.get::<Option<Table>>("flags")? {
+                for f in list.sequence_values::<String>() {
+                    flags.push(f?);
+                }
+            }
+            let description: Option<String> = t.get("description")?;
+            (
+                name.ok_or_else(|| {
+                    err("function_name argument given to redis.register_function must be a string")
+                })?,
+                func.ok_or_else(|| {
+                    err("callback argument given to redis.register_function must be a function")
+                })?,
+                flags,
+                description,
+            )
+        }
+        (Some(Value::String(n)), Some(Value::Function(f))) if args.len() == 2 => {
+            (n.to_string_lossy(), f.clone(), Vec::new(), None)
+        }
+        _ => return Err(err("wrong number of arguments to redis.register_function")),
+    };
+    if !valid_name(&name) {
+        return Err(err(
+            "Function names can only contain letters, numbers, or underscores(_) and must be at least one character long",
+        ));
+    }
+    for f in &flags {
+        if !matches!(
+            f.as_str(),
+            "no-writes" | "allow-oom" | "allow-stale" | "no-cluster" | "allow-cross-slot-keys"
+        ) {
+            return Err(err("unknown flag given"));
+        }
+    }
+    Ok(LibFunction { name, description, flags, func })
 }
 
 // ---- math.random, like Redis's redisLrand48 ----

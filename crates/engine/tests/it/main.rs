@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+mod compat_matrix;
+
 use larder_engine::transcript::{Step, parse, render};
 use larder_engine::{Engine, ManualClock, ServerInfo};
 

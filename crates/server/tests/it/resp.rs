@@ -81,3 +81,32 @@ async fn protocol_errors_close_the_connection_and_the_server_lives_on() {
     let out = raw(&srv, format!("{auth}PING\r\n").as_bytes()).await;
     assert_eq!(out, "+OK\r\n+PONG\r\n");
 }
+
+#[tokio::test]
+async fn transactions_and_watch_over_resp() {
+    let srv = TestServer::start().await;
+    let client = redis::Client::open(srv.redis_url()).unwrap();
+    let mut a = client.get_multiplexed_async_connection().await.unwrap();
+    let mut b = client.get_multiplexed_async_connection().await.unwrap();
+    let (x, y): (i64, i64) =
+        redis::pipe().atomic().incr("t", 1).incr("t", 2).query_async(&mut a).await.unwrap();
+    assert_eq!((x, y), (1, 3));
+    // WATCH on a dedicated connection: another client's write aborts the EXEC (nil reply).
+    let out = raw(&srv, format!("AUTH {TOKEN}\r\nWATCH t\r\nGET t\r\n").as_bytes()).await;
+    assert_eq!(out, "+OK\r\n+OK\r\n$1\r\n3\r\n");
+    let mut s = TcpStream::connect(srv.resp_addr()).await.unwrap();
+    s.write_all(format!("AUTH {TOKEN}\r\nWATCH t\r\n").as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 64];
+    let mut got = Vec::new();
+    while got.len() < 10 {
+        let n = s.read(&mut buf).await.unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"+OK\r\n+OK\r\n");
+    let _: () = redis::cmd("SET").arg("t").arg("changed").query_async(&mut b).await.unwrap();
+    s.write_all(b"MULTI\r\nSET t mine\r\nEXEC\r\nGET t\r\n").await.unwrap();
+    s.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&rest), "+OK\r\n+QUEUED\r\n*-1\r\n$7\r\nchanged\r\n");
+}

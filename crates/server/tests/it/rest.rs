@@ -293,3 +293,72 @@ async fn resp2_response_format() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn scripts_over_rest_and_read_only_tokens() {
+    let r = Rest::start().await;
+    // EVALSHA of an unknown script: the exact NOSCRIPT text the clients match on, as a 400.
+    let (status, v, _) =
+        r.post("/", r#"["evalsha","e0e1f9fabfc9d4800c877a703b823ac0578ff8db",0]"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v, json!({"error": "NOSCRIPT No matching script. Please use EVAL."}));
+    // EVAL caches the script; numbers as JSON numbers are their text.
+    assert_eq!(
+        r.cmd(json!(["eval", "return redis.call('incrby', KEYS[1], ARGV[1])", 1, "n", 5])).await,
+        json!(5)
+    );
+    let sha = r.cmd(json!(["script", "load", "return redis.call('get', KEYS[1])"])).await;
+    assert_eq!(r.cmd(json!(["evalsha", sha, 1, "n"])).await, json!("5"));
+    // A read-only token cannot run EVAL at all, and EVAL_RO cannot write whatever the script calls.
+    let (status, v, _) = r.post_with("/", r#"["eval","return 1",0]"#, READ_ONLY_TOKEN, false).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().unwrap().starts_with("NOPERM"), "{v}");
+    let (status, v, _) = r
+        .post_with(
+            "/",
+            r#"["eval_ro","return redis.call('get', KEYS[1])",1,"n"]"#,
+            READ_ONLY_TOKEN,
+            false,
+        )
+        .await;
+    assert_eq!((status, v), (StatusCode::OK, json!({"result": "5"})));
+    let (status, v, _) = r
+        .post_with(
+            "/",
+            r#"["eval_ro","return redis.call('set', KEYS[1], 'x')",1,"n"]"#,
+            READ_ONLY_TOKEN,
+            false,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        v["error"].as_str().unwrap().contains("commands are not allowed from read-only"),
+        "{v}"
+    );
+    let (status, v, _) = r
+        .post_with(
+            "/",
+            r#"["evalsha_ro","ffffffffffffffffffffffffffffffffffffffff",0]"#,
+            READ_ONLY_TOKEN,
+            false,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().unwrap().starts_with("NOSCRIPT"), "{v}");
+    let (status, _, _) = r.post_with("/", r#"["fcall","f",0]"#, READ_ONLY_TOKEN, false).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.cmd(json!(["get", "n"])).await,
+        json!("5"),
+        "nothing was written with the read-only token"
+    );
+    // Scripts inside /multi-exec.
+    let (_, v, _) = r
+        .post("/multi-exec", r#"[["eval","return redis.call('incr', KEYS[1])",1,"n"],["get","n"]]"#)
+        .await;
+    assert_eq!(v, json!([{"result": 6}, {"result": "6"}]));
+    // The sync token changes after a script that writes.
+    let (_, _, h1) = r.post("/", r#"["get","n"]"#).await;
+    let (_, _, h2) = r.post("/", r#"["eval","return redis.call('incr', KEYS[1])",1,"n"]"#).await;
+    assert_ne!(h1["upstash-sync-token"], h2["upstash-sync-token"]);
+}
