@@ -77,6 +77,14 @@ def test_eval_cjson(redis):
     assert redis.eval("return cjson.decode(ARGV[1]).name", args=['{"name": "x"}']) == "x"
 
 
+def test_lua_libraries(redis):
+    """Redis loads bit, struct and cmsgpack (and cjson, above) into its Lua sandbox."""
+    assert redis.eval("return bit.band(6, 3)") == 2
+    assert redis.eval("return {struct.unpack('>I2', struct.pack('>I2', 513))}") == [513, 3]
+    assert redis.eval("return cmsgpack.unpack(cmsgpack.pack({1, 2, 'x'}))") == [1, 2, "x"]
+    assert redis.eval("return redis.sha1hex('abc')") == sha1("abc")
+
+
 def test_eval_errors(redis, k):
     redis.set(k("s"), "abc")
     with pytest.raises(UpstashError, match="ERR value is not an integer or out of range"):
@@ -130,6 +138,15 @@ def test_eval_ro_refuses_writes(redis, k):
         redis.evalsha_ro(sha, keys=[k("b")])
     assert redis.exists(k("a")) == 0
     assert redis.get(k("b")) == "kept"
+
+
+def test_script_subcommand_arity(redis):
+    """Redis 7 reports arity per subcommand ('script|load'); the client's own methods cannot
+    send these, so they go through execute()."""
+    with pytest.raises(UpstashError, match=r"ERR wrong number of arguments for 'script\|load' command"):
+        redis.execute(["SCRIPT", "LOAD"])
+    with pytest.raises(UpstashError, match=r"ERR wrong number of arguments for 'script\|exists' command"):
+        redis.execute(["SCRIPT", "EXISTS"])
 
 
 def test_script_flush(redis):

@@ -82,6 +82,14 @@ for (const mode of MODES) {
       );
     });
 
+    it("Redis' Lua libraries are loaded: bit, struct, cmsgpack, redis.sha1hex", async () => {
+      assert.equal(await redis.eval("return bit.band(6, 3)", [], []), 2);
+      assert.equal(await redis.eval("return bit.tohex(255, 4)", [], []), "00ff");
+      assert.deepEqual(await redis.eval("return {struct.unpack('>I2', struct.pack('>I2', 513))}", [], []), [513, 3]);
+      assert.deepEqual(await redis.eval("return cmsgpack.unpack(cmsgpack.pack({1, 2, 'x'}))", [], []), [1, 2, "x"]);
+      assert.equal(await redis.eval("return redis.sha1hex('abc')", [], []), sha1("abc"));
+    });
+
     it("errors: a failing redis.call, a runtime error and an unknown command carry Redis' text", async (t) => {
       const k = keyspace(t, "eval-err");
       await redis.set(k("s"), "abc");
@@ -110,6 +118,11 @@ for (const mode of MODES) {
       // EVALSHA accepts the hash in upper case too
       assert.equal(await redis.evalsha(sha.toUpperCase(), [k("a")], ["w"]), "OK");
       assert.equal(await redis.get(k("a")), "w");
+    });
+
+    it("scriptExists() without hashes is Redis 7's subcommand arity error", async () => {
+      const e = await rejects(redis.scriptExists());
+      assert.match(e.message, /ERR wrong number of arguments for 'script\|exists' command/);
     });
 
     it("EVAL caches the script: EVALSHA works afterwards", async () => {
