@@ -240,6 +240,28 @@ def test_scan_type(redis, k):
     assert scan_all(redis, match=k("*"), count=100, type="hash") == [k("h")]
 
 
+def test_collection_types(redis, k):
+    """TYPE, SCAN TYPE, COPY, RENAME and EXPIRE on every collection type."""
+    redis.rpush(k("l"), "a", "b")
+    redis.sadd(k("s"), "x")
+    redis.zadd(k("z"), {"m": 1})
+    redis.hset(k("h"), "f", "v")
+    for name, type_ in {"l": "list", "s": "set", "z": "zset", "h": "hash"}.items():
+        assert redis.type(k(name)) == type_
+        assert scan_all(redis, match=k("*"), count=1000, type=type_) == [k(name)]
+        assert redis.copy(k(name), k(name + "-copy")) is True
+        assert redis.expire(k(name + "-copy"), 100) is True
+    assert redis.lrange(k("l-copy"), 0, -1) == ["a", "b"]
+    assert redis.smembers(k("s-copy")) == ["x"]
+    assert redis.zrange(k("z-copy"), 0, -1, withscores=True) == [("m", 1.0)]
+    assert redis.hgetall(k("h-copy")) == {"f": "v"}
+    redis.rpush(k("l"), "c")
+    assert redis.llen(k("l-copy")) == 2
+    assert redis.rename(k("z"), k("z2")) is True
+    assert redis.zscore(k("z2"), "m") == 1.0
+    assert 98 <= redis.ttl(k("h-copy")) <= 100
+
+
 def test_touch(redis, k):
     redis.mset({k("a"): 1, k("b"): 2})
     assert redis.touch(k("a"), k("b"), k("missing")) == 2

@@ -296,6 +296,36 @@ for (const mode of MODES) {
       assert.deepEqual(await collect("hash"), [k("h")]);
     });
 
+    it("TYPE, SCAN TYPE, COPY, RENAME and EXPIRE work on every collection type", async (t) => {
+      const k = keyspace(t, "collections");
+      await redis.rpush(k("l"), "a", "b");
+      await redis.sadd(k("s"), "x");
+      await redis.zadd(k("z"), { score: 1, member: "m" });
+      await redis.hset(k("h"), { f: "v" });
+      const types = { l: "list", s: "set", z: "zset", h: "hash" };
+      for (const [name, type] of Object.entries(types)) {
+        assert.equal(await redis.type(k(name)), type);
+        const [, keys] = await redis.scan(0, { match: k("*"), count: 1000, type });
+        assert.deepEqual(keys, [k(name)], type);
+        assert.equal(await redis.copy(k(name), k(`${name}-copy`)), "COPIED");
+        assert.equal(await redis.expire(k(`${name}-copy`), 100), 1);
+      }
+      assert.deepEqual(await redis.lrange(k("l-copy"), 0, -1), ["a", "b"]);
+      assert.deepEqual(await redis.smembers(k("s-copy")), ["x"]);
+      assert.deepEqual(await redis.zrange(k("z-copy"), 0, -1, { withScores: true }), ["m", 1]);
+      assert.deepEqual(await redis.hgetall(k("h-copy")), { f: "v" });
+      // the copies are independent of their sources
+      await redis.rpush(k("l"), "c");
+      assert.equal(await redis.llen(k("l-copy")), 2);
+      assert.equal(await redis.rename(k("z"), k("z2")), "OK");
+      assert.equal(await redis.zscore(k("z2"), "m"), 1);
+      const ttl = await redis.ttl(k("h-copy"));
+      assert.ok(ttl >= 98 && ttl <= 100, `ttl=${ttl}`);
+      // modifying a collection keeps its TTL
+      await redis.hset(k("h-copy"), { g: "w" });
+      assert.ok((await redis.ttl(k("h-copy"))) > 0);
+    });
+
     it("TOUCH returns the number of existing keys", async (t) => {
       const k = keyspace(t, "touch");
       await redis.mset({ [k("a")]: 1, [k("b")]: 2 });
