@@ -85,6 +85,16 @@ def test_lua_libraries(redis):
     assert redis.eval("return redis.sha1hex('abc')") == sha1("abc")
 
 
+def test_resp3_tables_come_back_as_resp2(redis, k):
+    """After redis.setresp(3) a script sees maps and sets; returned to a RESP2 (REST) client
+    Redis flattens {map=...} into [k, v, ...] and {set=...} into [member, ...]."""
+    redis.hset(k("h"), "a", "x")
+    assert redis.eval("redis.setresp(3); return redis.call('HGETALL', KEYS[1])", keys=[k("h")]) == ["a", "x"]
+    assert redis.eval("return {map={k='v'}}") == ["k", "v"]
+    assert redis.eval("return {1, {set={only=true}}}") == [1, ["only"]]
+    assert redis.eval("return {double=2.5}") == "2.5"
+
+
 def test_eval_errors(redis, k):
     redis.set(k("s"), "abc")
     with pytest.raises(UpstashError, match="ERR value is not an integer or out of range"):

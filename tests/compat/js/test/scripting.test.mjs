@@ -196,6 +196,21 @@ for (const mode of MODES) {
       assert.equal(await redis.get(k("a")), 7);
     });
 
+    it("RESP3 tables (after redis.setresp(3)) are returned to the REST client as RESP2 arrays", async (t) => {
+      // Redis converts a script's {map=...} / {set=...} reply for a RESP2 client into a flat array
+      const k = keyspace(t, "eval-resp3");
+      await redis.hset(k("h"), { a: "x" });
+      await redis.sadd(k("s"), "m1", "m2");
+      assert.deepEqual(await redis.eval("redis.setresp(3); return redis.call('HGETALL', KEYS[1])", [k("h")], []), ["a", "x"]);
+      assert.deepEqual(
+        [...(await redis.eval("redis.setresp(3); return redis.call('SMEMBERS', KEYS[1])", [k("s")], []))].sort(),
+        ["m1", "m2"],
+      );
+      assert.deepEqual(await redis.eval("return {map={k='v'}}", [], []), ["k", "v"]);
+      assert.deepEqual(await redis.eval("return {1, {set={only=true}}}", [], []), [1, ["only"]]);
+      assert.equal(await redis.eval("return {double=2.5}", [], []), 2.5);
+    });
+
     it("scripts work on collections (hash, set) and return their replies", async (t) => {
       const k = keyspace(t, "eval-collections");
       const script = `
