@@ -165,6 +165,10 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "COPY k k answers 0 (Upstash); Redis 7.0 answers ERR source and destination objects are the same",
     ),
     (
+        "unlink-no-keys",
+        "UNLINK with no key answers 0 (Upstash's JS client sends it); Redis answers a wrong-arity error",
+    ),
+    (
         "zrank-withscore",
         "ZRANK/ZREVRANK take a third argument (WITHSCORE, Redis 7.2+); Redis 7.0 answers a wrong-arity error",
     ),
@@ -180,6 +184,9 @@ pub fn known_difference(argv: &Argv, larder: &Reply, redis: &Reply) -> Option<&'
         && matches!(redis, Reply::Error(e) if e == "ERR source and destination objects are the same")
     {
         return Some("copy-same-key");
+    }
+    if name == b"UNLINK" && argv.len() == 1 && *larder == Reply::Int(0) {
+        return Some("unlink-no-keys");
     }
     if (name == b"ZRANK" || name == b"ZREVRANK")
         && argv.len() == 4

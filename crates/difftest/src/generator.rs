@@ -978,6 +978,8 @@ pub static SPECS: &[Spec] = &[
         let (b, v) = (g.b("ECHO"), g.value());
         b.arg(v).exact()
     }),
+    spec("EVAL", 6, gen_eval),
+    spec("EVALSHA", 2, gen_evalsha),
     Spec {
         name: "MULTI",
         weight: 3,
@@ -1827,6 +1829,117 @@ fn gen_multi(g: &mut Gen) -> Cmd {
     argvs.push(vec![end.to_vec()]);
     let readonly = argvs[1..argvs.len() - 1].iter().all(is_readonly);
     Cmd { name: "MULTI", argvs, keys, check: Check::Exact, guard: None, global, readonly }
+}
+
+/// Scripts for EVAL/EVALSHA: each reads or writes its KEYS with ARGV, covering the reply conversions both
+/// ways (nil → false, tables, status and error tables, number truncation, `%.17g` arguments), error paths
+/// inside scripts (`redis.call` errors with their line, `redis.pcall` tables, runtime errors) and writes
+/// of every type. Scores and float results are returned through `tonumber` and integer truncation, so the
+/// double text that differs between Redis 7.0 and larder never reaches a reply.
+const SCRIPTS: &[(&str, Family)] = &[
+    ("return redis.call('GET', KEYS[1])", Family::Str),
+    ("return redis.call('SET', KEYS[1], ARGV[1])", Family::Str),
+    ("return redis.call('INCRBY', KEYS[1], ARGV[1])", Family::Str),
+    ("return redis.pcall('INCRBY', KEYS[1], ARGV[1])", Family::Str),
+    (
+        "local v = redis.call('GET', KEYS[1]) if v == false then return 'missing' end return {v, #v}",
+        Family::Str,
+    ),
+    ("redis.call('SET', KEYS[1], 0.1 + 0.2) return redis.call('GET', KEYS[1])", Family::Str),
+    ("return redis.call('APPEND', KEYS[1], ARGV[1]) + 0.5", Family::Str),
+    ("return {redis.call('LPUSH', KEYS[1], ARGV[1]), redis.call('LLEN', KEYS[1])}", Family::List),
+    ("return redis.call('LRANGE', KEYS[1], 0, -1)", Family::List),
+    ("return redis.call('HSET', KEYS[1], ARGV[1], ARGV[1])", Family::Hash),
+    (
+        "local v = redis.call('HGET', KEYS[1], ARGV[1]) if v then return v end return {err = 'no field'}",
+        Family::Hash,
+    ),
+    ("return redis.call('SADD', KEYS[1], ARGV[1])", Family::Set),
+    ("return redis.call('SISMEMBER', KEYS[1], ARGV[1])", Family::Set),
+    ("return tonumber(redis.call('ZINCRBY', KEYS[1], 2, ARGV[1]))", Family::Zset),
+    ("return redis.call('ZCARD', KEYS[1])", Family::Zset),
+    ("return redis.call('TYPE', KEYS[1])", Family::Generic),
+    ("return redis.call('EXISTS', KEYS[1])", Family::Generic),
+    ("return redis.call('DEL', KEYS[1])", Family::Generic),
+    ("return {1, 2.9, -3.5, 'x', true, false, nil, 4}", Family::Generic),
+    ("return redis.status_reply('FINE')", Family::Generic),
+    ("return redis.error_reply('MYERR custom')", Family::Generic),
+    ("return redis.call('NOSUCH', KEYS[1])", Family::Generic),
+    (
+        "local t = redis.pcall('INCR', KEYS[1]) if type(t) == 'table' then return t['err'] end return t",
+        Family::Generic,
+    ),
+    ("error('boom')", Family::Generic),
+    ("return nonexistent_global", Family::Generic),
+    ("return redis.sha1hex(ARGV[1])", Family::Generic),
+    ("return cjson.encode({KEYS[1], ARGV[1]})", Family::Generic),
+    ("#!lua flags=no-writes\nreturn redis.call('SET', KEYS[1], ARGV[1])", Family::Str),
+];
+
+fn gen_eval(g: &mut Gen) -> Cmd {
+    let (src, fam) = SCRIPTS[g.range(0, SCRIPTS.len() as i64 - 1) as usize];
+    let (b, k, v) = (g.b("EVAL"), g.key(fam), g.value());
+    let body = src.replace("\\n", "\n");
+    b.arg(body).arg("1").key(k).arg(v).exact()
+}
+
+/// EVALSHA of a script EVAL has run or not (NOSCRIPT) — the SHA1 is the same on both servers.
+fn gen_evalsha(g: &mut Gen) -> Cmd {
+    let (src, fam) = SCRIPTS[g.range(0, SCRIPTS.len() as i64 - 1) as usize];
+    let body = src.replace("\\n", "\n");
+    let sha = if g.p(0.9) {
+        sha1_hex(body.as_bytes())
+    } else {
+        "ffffffffffffffffffffffffffffffffffffffff".into()
+    };
+    let (b, k, v) = (g.b("EVALSHA"), g.key(fam), g.value());
+    b.arg(sha).arg("1").key(k).arg(v).exact()
+}
+
+/// SHA1 in lowercase hex (small, dependency-free).
+fn sha1_hex(data: &[u8]) -> String {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut msg = data.to_vec();
+    let bits = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bits.to_be_bytes());
+    for chunk in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for i in 0..16 {
+            w[i] = u32::from_be_bytes([
+                chunk[4 * i],
+                chunk[4 * i + 1],
+                chunk[4 * i + 2],
+                chunk[4 * i + 3],
+            ]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let t =
+                a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    h.iter().map(|x| format!("{x:08x}")).collect()
 }
 
 #[cfg(test)]

@@ -311,15 +311,19 @@ struct Tester {
 }
 
 impl Tester {
+    /// Empties both servers: the keyspace and the script cache (EVALSHA must start from NOSCRIPT).
     fn flushall(&mut self) -> io::Result<()> {
         for c in [&mut self.larder, &mut self.redis] {
-            let r = c.call_str(&["FLUSHALL"])?;
-            if r != Reply::OK {
-                return Err(io::Error::other(format!(
-                    "FLUSHALL on {} answered {}",
-                    c.name,
-                    show_reply(&r)
-                )));
+            for cmd in [&["FLUSHALL"][..], &["SCRIPT", "FLUSH"]] {
+                let r = c.call_str(cmd)?;
+                if r != Reply::OK {
+                    return Err(io::Error::other(format!(
+                        "{} on {} answered {}",
+                        cmd.join(" "),
+                        c.name,
+                        show_reply(&r)
+                    )));
+                }
             }
         }
         Ok(())

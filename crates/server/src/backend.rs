@@ -19,9 +19,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use larder_engine::{BlockedOn, ClientState, CommandError, Engine};
+use larder_engine::scripting::ScriptControl;
+use larder_engine::{BlockedOn, ClientState, Clock, CommandError, Engine, SystemClock};
 use larder_resp::Reply;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,28 @@ impl std::fmt::Debug for Backend {
 pub struct Embedded {
     core: Mutex<Core>,
     shutdown: CancellationToken,
+    /// The running script's state, readable without the lock (which a running script holds).
+    script: Arc<ScriptControl>,
+}
+
+/// What a batch gets instead of the engine lock while a script is busy: one reply per command.
+type BusyReplies = Vec<Reply>;
+
+impl Embedded {
+    /// Takes the engine lock. While a script runs past the busy threshold, gives up and answers each
+    /// command with `BUSY` (or runs SCRIPT KILL) instead. Waits never block a runtime thread for long:
+    /// after a short blocking attempt (normal contention lasts microseconds) it sleeps asynchronously.
+    async fn lock(&self, cmds: &[Vec<Bytes>]) -> Result<MutexGuard<'_, Core>, BusyReplies> {
+        loop {
+            if let Some(core) = self.core.try_lock_for(Duration::from_micros(500)) {
+                return Ok(core);
+            }
+            if self.script.is_busy(SystemClock.now_ms()) {
+                return Err(cmds.iter().map(|argv| self.script.busy_reply(argv)).collect());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
 }
 
 impl std::fmt::Debug for Embedded {
@@ -94,9 +117,11 @@ pub struct Batch {
 impl Backend {
     /// The embedded engine. `shutdown` answers every blocked command with its timeout reply.
     pub fn embedded(engine: Engine, shutdown: CancellationToken) -> Backend {
+        let script = engine.script_control();
         Backend::Embedded(Arc::new(Embedded {
             core: Mutex::new(Core { engine, waiters: Waiters::default() }),
             shutdown,
+            script,
         }))
     }
 
@@ -129,7 +154,13 @@ impl Backend {
         match self {
             Backend::Embedded(e) => {
                 let (proto, authed) = (client.protocol, client.authenticated);
-                let mut core = e.core.lock();
+                let mut core = match e.lock(cmds).await {
+                    Ok(core) => core,
+                    Err(busy) => {
+                        out.extend(busy);
+                        return Batch { dirty: 0, blocked: None };
+                    }
+                };
                 let mut blocked = None;
                 for argv in cmds {
                     let reply = guarded(|| core.engine.execute(client, argv))
@@ -185,7 +216,10 @@ impl Backend {
     ) -> (Result<Vec<Reply>, CommandError>, u64) {
         match self {
             Backend::Embedded(e) => {
-                let mut core = e.core.lock();
+                let mut core = match e.lock(cmds).await {
+                    Ok(core) => core,
+                    Err(busy) => return (Ok(busy), 0),
+                };
                 let r = guarded(|| core.engine.execute_transaction(client, cmds));
                 let r = r.unwrap_or_else(|| {
                     Err(CommandError::custom("ERR internal error while running the transaction"))
@@ -200,7 +234,10 @@ impl Backend {
     pub fn tick(&self) {
         match self {
             Backend::Embedded(e) => {
-                e.core.lock().engine.active_expire(16);
+                // Skipped while a script holds the engine: a runtime thread must not wait for it.
+                if let Some(mut core) = e.core.try_lock_for(Duration::from_millis(1)) {
+                    core.engine.active_expire(16);
+                }
             }
         }
     }

@@ -106,6 +106,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ..ServerInfo::default()
     };
     let engine = Engine::new(Arc::new(SystemClock), info);
+    engine.script_control().set_busy_threshold(config.busy_reply_threshold_ms);
     let shutdown = CancellationToken::new();
     let app = Arc::new(App {
         backend: Backend::embedded(engine, shutdown.clone()),

@@ -81,3 +81,28 @@ def ro() -> Iterator[Redis]:
     client = make_redis(token=RO_TOKEN)
     yield client
     client.close()
+
+
+# -- rate limiting (test_ratelimit*.py) -------------------------------------------------------
+
+HOUR_MS = 3_600_000
+
+
+@pytest.fixture
+def rl_prefix(request) -> Iterator[str]:
+    """A unique ratelimit prefix for one test; every key under it is deleted afterwards."""
+    global _counter
+    _counter += 1
+    name = request.node.name.replace("[", "-").replace("]", "")
+    prefix = f"compat:rl:py:{RUN_ID}:{name}:{_counter}"
+    yield prefix
+    _cleanup(prefix)
+
+
+def fresh_window(window_ms: int, need_ms: int) -> None:
+    """Sleep into the next window if fewer than need_ms remain in the current one."""
+    import time
+
+    left = window_ms - int(time.time() * 1000) % window_ms
+    if left < need_ms:
+        time.sleep((left + 5) / 1000)

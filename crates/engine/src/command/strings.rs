@@ -139,8 +139,11 @@ pub(super) fn incrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
 
 pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
-    let by = ldouble::parse(args.next_bytes()?).ok_or(CommandError::NotFloat)?;
-    let current = match get_string(ctx, key)? {
+    let by = args.next_bytes()?;
+    // Like Redis: the key's type is checked before the increment is parsed.
+    let current = get_string(ctx, key)?;
+    let by = ldouble::parse(by).ok_or(CommandError::NotFloat)?;
+    let current = match current {
         Some(s) => ldouble::parse(&s).ok_or(CommandError::NotFloat)?,
         None => ldouble::LongDouble::ZERO,
     };

@@ -160,8 +160,9 @@ async fn timeouts_answer_nil_and_later_pipelined_commands_wait() {
         (&["BLPOP", "a", "b", "0.1"][..], Reply::NilArray),
         (&["BRPOP", "a", "0.05"], Reply::NilArray),
         (&["BLMPOP", "0.05", "2", "a", "b", "LEFT", "COUNT", "2"], Reply::NilArray),
-        (&["BLMOVE", "a", "b", "LEFT", "RIGHT", "0.05"], Reply::Nil),
-        (&["BRPOPLPUSH", "a", "b", "0.05"], Reply::Nil),
+        // Like Redis's blocked-client timeout, these answer a null array (not a null bulk) after blocking.
+        (&["BLMOVE", "a", "b", "LEFT", "RIGHT", "0.05"], Reply::NilArray),
+        (&["BRPOPLPUSH", "a", "b", "0.05"], Reply::NilArray),
     ] {
         let t = Instant::now();
         assert_eq!(c.call(cmd).await, nil, "{cmd:?}");

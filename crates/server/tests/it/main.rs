@@ -5,3 +5,4 @@ mod blocking;
 mod cli;
 mod resp;
 mod rest;
+mod scripts;
