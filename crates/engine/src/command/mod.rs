@@ -279,6 +279,11 @@ impl ServerState {
     }
 }
 
+/// Redis's arity error for a known subcommand: `ERR wrong number of arguments for 'script|load' command`.
+pub(crate) fn subcommand_arity(cmd: &str, sub: &[u8]) -> CommandError {
+    CommandError::WrongArity(format!("{cmd}|{}", String::from_utf8_lossy(sub).to_ascii_lowercase()))
+}
+
 /// Whether a client with a read-only token may run a command with these flags.
 pub(crate) fn allowed_read_only(flags: Flags) -> bool {
     !(flags.has(Flags::WRITE) || flags.has(Flags::DANGEROUS) || flags.has(Flags::MAY_REPLICATE))

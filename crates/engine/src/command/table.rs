@@ -202,7 +202,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("EVAL_RO",     "eval_ro",     -3, NS.or(R),                  NK,                          "scripting",  scripting::eval_ro),
     spec("FCALL",       "fcall",       -3, NS.or(MR),                 NK,                          "scripting",  scripting::fcall),
     spec("FCALL_RO",    "fcall_ro",    -3, NS.or(R),                  NK,                          "scripting",  scripting::fcall_ro),
-    spec("FUNCTION",    "function",    -2, NS.or(MR).or(AB),          NK,                          "scripting",  scripting::function),
+    spec("FUNCTION",    "function",    -2, NS.or(AB),          NK,                          "scripting",  scripting::function),
     spec("SCRIPT",      "script",      -2, NS.or(AB),                 NK,                          "scripting",  scripting::script),
     // transactions
     spec("DISCARD",     "discard",     1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::discard),
