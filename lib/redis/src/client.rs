@@ -227,8 +227,8 @@ impl RedisBuilder {
         self
     }
 
-    /// Send `Upstash-Telemetry-Sdk`, `-Platform` and `-Runtime` headers (default: on, unless
-    /// `UPSTASH_DISABLE_TELEMETRY` was set for [`RedisBuilder::from_env`]).
+    /// Send `Upstash-Telemetry-Sdk`, `-Platform` and `-Runtime` headers (default: on, unless the
+    /// `UPSTASH_DISABLE_TELEMETRY` variable is set, as with the official clients).
     pub fn telemetry(mut self, on: bool) -> Self {
         self.telemetry = on;
         self
@@ -355,9 +355,11 @@ impl Redis {
         Redis::builder(url, token).build()
     }
 
-    /// A builder for a client with options.
+    /// A builder for a client with options. Telemetry starts off when `UPSTASH_DISABLE_TELEMETRY` is
+    /// set.
     pub fn builder(url: impl Into<String>, token: impl Into<String>) -> RedisBuilder {
-        RedisBuilder::new(url.into(), token.into(), true)
+        let telemetry = std::env::var_os(DISABLE_TELEMETRY_VAR).is_none();
+        RedisBuilder::new(url.into(), token.into(), telemetry)
     }
 
     /// A client from `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` (or Vercel KV's

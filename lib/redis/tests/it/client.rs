@@ -14,7 +14,8 @@ use crate::support::{Recording, server};
 async fn sends_the_standard_headers() {
     let s = TestServer::start().await;
     let rec = Recording::new();
-    let r = Redis::builder(s.http_url(), TOKEN).transport(rec.clone()).build().unwrap();
+    let r =
+        Redis::builder(s.http_url(), TOKEN).telemetry(true).transport(rec.clone()).build().unwrap();
     r.set("k", "v").await.unwrap();
     let req = &rec.exchanges()[0].request;
     assert_eq!(req.url, s.http_url());
@@ -44,6 +45,7 @@ async fn sends_the_standard_headers() {
     );
     let rec3 = Recording::new();
     let r3 = Redis::builder(format!("{}/", s.http_url()), TOKEN)
+        .telemetry(true)
         .telemetry_sdk("larder-ratelimit@v0.1.0")
         .transport(rec3.clone())
         .build()
@@ -168,6 +170,7 @@ async fn retries_only_transport_errors() {
             d.lock().unwrap().push(n);
             Duration::from_millis(5)
         }))
+        .telemetry(true)
         .transport(rec.clone())
         .build()
         .unwrap();
