@@ -20,7 +20,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use larder_engine::scripting::ScriptControl;
-use larder_engine::{BlockedOn, ClientState, Clock, CommandError, Engine, SystemClock};
+use larder_engine::{
+    BlockedOn, ClientState, Clock, CommandError, Engine, Flags, SystemClock, lookup,
+};
 use larder_resp::Reply;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
@@ -161,25 +163,34 @@ impl Backend {
                         return Batch { dirty: 0, blocked: None };
                     }
                 };
-                let mut blocked = None;
-                for argv in cmds {
-                    let reply = guarded(|| core.engine.execute(client, argv))
-                        .unwrap_or_else(internal_error);
-                    // Like Redis, serve the clients a command unblocked before the next command runs.
-                    core.serve_ready();
-                    if let Some(on) = client.blocked.take() {
-                        blocked = Some(core.park(e, client, argv, on, reply));
-                        break;
+                let mut run = |core: &mut Core| {
+                    let mut blocked = None;
+                    for argv in cmds {
+                        let reply = guarded(|| core.engine.execute(client, argv))
+                            .unwrap_or_else(internal_error);
+                        // Like Redis, serve the clients a command unblocked before the next command runs.
+                        core.serve_ready();
+                        if let Some(on) = client.blocked.take() {
+                            blocked = Some(core.park(e, client, argv, on, reply));
+                            break;
+                        }
+                        out.push(reply);
+                        if client.close_after_reply
+                            || client.protocol != proto
+                            || client.authenticated != authed
+                        {
+                            break;
+                        }
                     }
-                    out.push(reply);
-                    if client.close_after_reply
-                        || client.protocol != proto
-                        || client.authenticated != authed
-                    {
-                        break;
-                    }
+                    Batch { dirty: core.engine.dirty(), blocked }
+                };
+                // A script can run for long on this runtime thread: hand the thread's queued tasks to
+                // another thread first, so nothing (SCRIPT KILL included) waits behind it.
+                if may_run_long(cmds) && multi_thread_runtime() {
+                    tokio::task::block_in_place(|| run(&mut core))
+                } else {
+                    run(&mut core)
                 }
-                Batch { dirty: core.engine.dirty(), blocked }
             }
         }
     }
@@ -220,7 +231,13 @@ impl Backend {
                     Ok(core) => core,
                     Err(busy) => return (Ok(busy), 0),
                 };
-                let r = guarded(|| core.engine.execute_transaction(client, cmds));
+                let r = if multi_thread_runtime() {
+                    tokio::task::block_in_place(|| {
+                        guarded(|| core.engine.execute_transaction(client, cmds))
+                    })
+                } else {
+                    guarded(|| core.engine.execute_transaction(client, cmds))
+                };
                 let r = r.unwrap_or_else(|| {
                     Err(CommandError::custom("ERR internal error while running the transaction"))
                 });
@@ -398,6 +415,19 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
+}
+
+/// Whether a batch holds a command that may run for long (a script, a transaction).
+fn may_run_long(cmds: &[Vec<Bytes>]) -> bool {
+    cmds.iter().any(|argv| {
+        argv.first().and_then(|n| lookup(n)).is_some_and(|s| s.flags.has(Flags::MAY_RUN_LONG))
+    })
+}
+
+/// `block_in_place` needs the multi-thread runtime (tests may run on the current-thread one).
+fn multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// Runs `f`, catching a panic so one bad command never takes a connection or the process down.
