@@ -156,6 +156,13 @@ impl Backend {
         match self {
             Backend::Embedded(e) => {
                 let (proto, authed) = (client.protocol, client.authenticated);
+                // A script may run for long on this runtime thread. Tokio cannot move the task in this
+                // thread's "next task" slot to another thread, so yield once first: that task runs now,
+                // and nothing (SCRIPT KILL included) is stranded behind the script. (block_in_place would
+                // also work but costs a thread handoff, several microseconds, on every EVALSHA.)
+                if may_run_long(cmds) {
+                    tokio::task::yield_now().await;
+                }
                 let mut core = match e.lock(cmds).await {
                     Ok(core) => core,
                     Err(busy) => {
@@ -163,34 +170,25 @@ impl Backend {
                         return Batch { dirty: 0, blocked: None };
                     }
                 };
-                let mut run = |core: &mut Core| {
-                    let mut blocked = None;
-                    for argv in cmds {
-                        let reply = guarded(|| core.engine.execute(client, argv))
-                            .unwrap_or_else(internal_error);
-                        // Like Redis, serve the clients a command unblocked before the next command runs.
-                        core.serve_ready();
-                        if let Some(on) = client.blocked.take() {
-                            blocked = Some(core.park(e, client, argv, on, reply));
-                            break;
-                        }
-                        out.push(reply);
-                        if client.close_after_reply
-                            || client.protocol != proto
-                            || client.authenticated != authed
-                        {
-                            break;
-                        }
+                let mut blocked = None;
+                for argv in cmds {
+                    let reply = guarded(|| core.engine.execute(client, argv))
+                        .unwrap_or_else(internal_error);
+                    // Like Redis, serve the clients a command unblocked before the next command runs.
+                    core.serve_ready();
+                    if let Some(on) = client.blocked.take() {
+                        blocked = Some(core.park(e, client, argv, on, reply));
+                        break;
                     }
-                    Batch { dirty: core.engine.dirty(), blocked }
-                };
-                // A script can run for long on this runtime thread: hand the thread's queued tasks to
-                // another thread first, so nothing (SCRIPT KILL included) waits behind it.
-                if may_run_long(cmds) && multi_thread_runtime() {
-                    tokio::task::block_in_place(|| run(&mut core))
-                } else {
-                    run(&mut core)
+                    out.push(reply);
+                    if client.close_after_reply
+                        || client.protocol != proto
+                        || client.authenticated != authed
+                    {
+                        break;
+                    }
                 }
+                Batch { dirty: core.engine.dirty(), blocked }
             }
         }
     }
@@ -227,17 +225,12 @@ impl Backend {
     ) -> (Result<Vec<Reply>, CommandError>, u64) {
         match self {
             Backend::Embedded(e) => {
+                tokio::task::yield_now().await;
                 let mut core = match e.lock(cmds).await {
                     Ok(core) => core,
                     Err(busy) => return (Ok(busy), 0),
                 };
-                let r = if multi_thread_runtime() {
-                    tokio::task::block_in_place(|| {
-                        guarded(|| core.engine.execute_transaction(client, cmds))
-                    })
-                } else {
-                    guarded(|| core.engine.execute_transaction(client, cmds))
-                };
+                let r = guarded(|| core.engine.execute_transaction(client, cmds));
                 let r = r.unwrap_or_else(|| {
                     Err(CommandError::custom("ERR internal error while running the transaction"))
                 });
@@ -422,12 +415,6 @@ fn may_run_long(cmds: &[Vec<Bytes>]) -> bool {
     cmds.iter().any(|argv| {
         argv.first().and_then(|n| lookup(n)).is_some_and(|s| s.flags.has(Flags::MAY_RUN_LONG))
     })
-}
-
-/// `block_in_place` needs the multi-thread runtime (tests may run on the current-thread one).
-fn multi_thread_runtime() -> bool {
-    tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// Runs `f`, catching a panic so one bad command never takes a connection or the process down.
