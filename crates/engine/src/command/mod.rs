@@ -36,6 +36,8 @@ pub struct Flags(u32);
 impl Flags {
     /// May write through what it runs (EVAL, EVALSHA, FCALL): refused to read-only tokens.
     pub const MAY_REPLICATE: Flags = Flags(1 << 10);
+    /// May run for long (a script, EXEC): front ends keep other work off the thread that runs it.
+    pub const MAY_RUN_LONG: Flags = Flags(1 << 13);
     /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, QUIT).
     pub const TX: Flags = Flags(1 << 12);
     /// May run while a script is busy (SCRIPT KILL): the front ends answer it without the engine lock.
