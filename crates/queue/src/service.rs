@@ -278,7 +278,10 @@ impl Queue {
 
     /// `POST /v2/keys/rotate`: current := next, next := a new key.
     pub async fn rotate_keys(&self) -> Result<Value, QueueError> {
-        let r = self.eval(&scripts::KEYS_ROTATE, vec![s(&generate_signing_key())]).await?;
+        let (cur, next) = self.signing_keys();
+        let r = self
+            .eval(&scripts::KEYS_ROTATE, vec![s(&cur), s(&next), s(&generate_signing_key())])
+            .await?;
         self.set_keys(r);
         let (current, next) = self.signing_keys();
         Ok(json!({"current": current, "next": next}))

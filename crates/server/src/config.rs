@@ -76,6 +76,12 @@ pub struct Args {
     )]
     pub qstash_next_signing_key: Option<String>,
 
+    /// Answer like the official QStash development server: the queue API takes its public dev token and
+    /// signs with its public dev keys, so `QSTASH_DEV=true` apps (which probe `127.0.0.1:8080`) use larder
+    /// unchanged. Use with `--http 127.0.0.1:8080`; refused on non-loopback addresses.
+    #[arg(long, env = "LARDER_QSTASH_DEV")]
+    pub qstash_dev: bool,
+
     /// A TOML file with any of the keys above (`http`, `resp`, `token`, `read_only_token`, `data_dir`,
     /// `max_request_size`, `busy_reply_threshold`, `log`, `qstash_token`, `qstash_current_signing_key`,
     /// `qstash_next_signing_key`).
@@ -106,6 +112,7 @@ struct FileConfig {
     qstash_token: Option<String>,
     qstash_current_signing_key: Option<String>,
     qstash_next_signing_key: Option<String>,
+    qstash_dev: Option<bool>,
 }
 
 /// The resolved configuration the server runs with.
@@ -146,6 +153,16 @@ impl QstashConfig {
             next_signing_key: next.into(),
             explicit_keys: true,
         }
+    }
+
+    /// The official development server's public credentials (its default user), which the JS SDK's
+    /// dev mode probes for with `GET /v2/keys`.
+    pub fn dev() -> QstashConfig {
+        QstashConfig::fixed(
+            "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=",
+            "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r",
+            "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs",
+        )
     }
 
     fn resolve(
@@ -288,12 +305,21 @@ impl Config {
                 (t.unwrap_or(stored.token), r.unwrap_or(stored.read_only_token), generated)
             }
         };
-        let qstash = QstashConfig::resolve(
-            args.qstash_token.or(file.qstash_token),
-            args.qstash_current_signing_key.or(file.qstash_current_signing_key),
-            args.qstash_next_signing_key.or(file.qstash_next_signing_key),
-            &data_dir,
-        )?;
+        let qstash = if args.qstash_dev || file.qstash_dev.unwrap_or(false) {
+            if !public.is_empty() {
+                bail!(
+                    "--qstash-dev uses public, well-known credentials: it is refused on non-loopback addresses"
+                );
+            }
+            QstashConfig::dev()
+        } else {
+            QstashConfig::resolve(
+                args.qstash_token.or(file.qstash_token),
+                args.qstash_current_signing_key.or(file.qstash_current_signing_key),
+                args.qstash_next_signing_key.or(file.qstash_next_signing_key),
+                &data_dir,
+            )?
+        };
         Ok(Config {
             qstash,
             http,

@@ -156,13 +156,13 @@ pub fn env_block(running: &Running) -> String {
     s.push_str(&format!("UPSTASH_REDIS_REST_URL=http://{}\n", running.http_addr));
     s.push_str(&format!("UPSTASH_REDIS_REST_TOKEN={}\n", c.token));
     s.push_str(&format!("# read-only token (reads only; writes are refused):\n# UPSTASH_REDIS_REST_READONLY_TOKEN={}\n", c.read_only_token));
-    if let Some(a) = running.resp_addr {
-        s.push_str(&format!("REDIS_URL=redis://default:{}@{}\n", c.token, a));
-    }
     let (current, next) = running.queue.queue.signing_keys();
     s.push_str(&format!("QSTASH_URL=http://{}\n", running.http_addr));
     s.push_str(&format!("QSTASH_TOKEN={}\n", c.qstash.token));
     s.push_str(&format!("QSTASH_CURRENT_SIGNING_KEY={current}\n"));
     s.push_str(&format!("QSTASH_NEXT_SIGNING_KEY={next}\n"));
+    if let Some(a) = running.resp_addr {
+        s.push_str(&format!("REDIS_URL=redis://default:{}@{}\n", c.token, a));
+    }
     s
 }

@@ -1,6 +1,10 @@
--- ARGV[3] current, ARGV[4] next signing key, ARGV[5] '1' to overwrite stored keys. Answers the keys in force.
+-- ARGV[3] current, ARGV[4] next signing key from the configuration, ARGV[5] '1' when they were given
+-- explicitly (they win: keys stored by an earlier rotation are dropped). Stored keys exist only after
+-- a rotation, so a fresh server writes nothing. Answers the keys in force.
 local k = P .. 'signing'
-if ARGV[5] == '1' or redis.call('EXISTS', k) == 0 then
-  redis.call('HSET', k, 'current', ARGV[3], 'next', ARGV[4])
+if ARGV[5] == '1' then
+  redis.call('DEL', k)
 end
-return redis.call('HMGET', k, 'current', 'next')
+local stored = redis.call('HMGET', k, 'current', 'next')
+if stored[1] and stored[2] then return stored end
+return {ARGV[3], ARGV[4]}

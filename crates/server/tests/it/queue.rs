@@ -759,3 +759,133 @@ async fn cancel_many_and_all() {
     let (status, _) = q.get(&format!("/v2/messages/{}", ids[3])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_fresh_server_writes_no_queue_keys() {
+    let q = Q::start().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let client = redis::Client::open(q.srv.redis_url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let n: i64 = redis::cmd("DBSIZE").query_async(&mut c).await.unwrap();
+    assert_eq!(n, 0);
+    // A rotation is kept in the keyspace.
+    q.send(q.http.post(q.url("/v2/keys/rotate"))).await;
+    let stored: Vec<String> = redis::cmd("HMGET")
+        .arg("qstash:{q}:signing")
+        .arg("current")
+        .arg("next")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let (_, k) = q.get("/v2/keys").await;
+    assert_eq!(stored, [k["current"].as_str().unwrap(), k["next"].as_str().unwrap()]);
+    // FLUSHALL wipes it; the keys in force stay and the next rotation starts from them.
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut c).await.unwrap();
+    let (_, k2) = q.send(q.http.post(q.url("/v2/keys/rotate"))).await;
+    assert_eq!(k2["current"], k["next"]);
+}
+
+fn larder_bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_larder"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts the binary with `args` and reads its `.env` block (up to `REDIS_URL=`).
+fn start_bin(args: &[&str]) -> (std::process::Child, HashMap<String, String>) {
+    use std::io::BufRead;
+    let mut child = larder_bin()
+        .args(["--resp", &format!("127.0.0.1:{}", free_port()), "--log", "warn"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut env = HashMap::new();
+    loop {
+        let mut l = String::new();
+        if out.read_line(&mut l).unwrap() == 0 {
+            break;
+        }
+        if let Some((k, v)) = l.trim_end().split_once('=') {
+            env.insert(k.to_string(), v.to_string());
+        }
+        if l.starts_with("REDIS_URL=") {
+            break;
+        }
+    }
+    (child, env)
+}
+
+fn stop_bin(mut child: std::process::Child) {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn generated_qstash_secrets_are_printed_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let http = format!("127.0.0.1:{}", free_port());
+    let (child, env) = start_bin(&["--http", &http, "--data-dir", &d]);
+    assert_eq!(env["QSTASH_URL"], format!("http://{http}"));
+    let token = env["QSTASH_TOKEN"].clone();
+    assert!(env["QSTASH_CURRENT_SIGNING_KEY"].starts_with("sig_"));
+    let resp = reqwest::Client::new()
+        .get(format!("http://{http}/v2/keys"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let k: Value = resp.json().await.unwrap();
+    assert_eq!(k["current"], env["QSTASH_CURRENT_SIGNING_KEY"].as_str());
+    assert_eq!(k["next"], env["QSTASH_NEXT_SIGNING_KEY"].as_str());
+    stop_bin(child);
+    let (child, env2) =
+        start_bin(&["--http", &format!("127.0.0.1:{}", free_port()), "--data-dir", &d]);
+    assert_eq!(env2["QSTASH_TOKEN"], token);
+    assert_eq!(env2["QSTASH_CURRENT_SIGNING_KEY"], env["QSTASH_CURRENT_SIGNING_KEY"]);
+    stop_bin(child);
+}
+
+#[tokio::test]
+async fn dev_mode_answers_the_sdk_probe() {
+    const DEV_TOKEN: &str =
+        "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=";
+    let dir = tempfile::tempdir().unwrap();
+    let http = format!("127.0.0.1:{}", free_port());
+    let (child, env) =
+        start_bin(&["--http", &http, "--data-dir", dir.path().to_str().unwrap(), "--qstash-dev"]);
+    assert_eq!(env["QSTASH_TOKEN"], DEV_TOKEN);
+    let resp = reqwest::Client::new()
+        .get(format!("http://{http}/v2/keys"))
+        .bearer_auth(DEV_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let k: Value = resp.json().await.unwrap();
+    assert_eq!(
+        k,
+        json!({"current": "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r", "next": "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs"})
+    );
+    stop_bin(child);
+    let out = larder_bin()
+        .args([
+            "--http",
+            "0.0.0.0:0",
+            "--resp",
+            "off",
+            "--token",
+            "a-long-token",
+            "--qstash-dev",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--qstash-dev"));
+}
