@@ -110,7 +110,12 @@ impl Worker {
                     let now = now_ms();
                     let wait = next_due.map_or(1000, |d| d.saturating_sub(now)).clamp(1, 1000);
                     tokio::select! {
-                        () = self.queue.wake.notified() => {}
+                        () = self.queue.wake.notified() => {
+                            // Under load, let a few more publishes arrive so one claim takes them all.
+                            if claimed > 0 {
+                                tokio::time::sleep(Duration::from_millis(1)).await;
+                            }
+                        }
                         () = tokio::time::sleep(Duration::from_millis(wait)) => {}
                         () = self.shutdown.cancelled() => return,
                     }

@@ -3,6 +3,6 @@
 -- lease was lost (the message was re-claimed or cancelled meanwhile).
 local mk = P .. 'msg:' .. ARGV[3]
 if redis.call('HGET', mk, 'lease') ~= ARGV[4] then return 0 end
-finalize(ARGV[3], 'DELIVERED', ARGV[5])
+finalize(ARGV[3], 'DELIVERED', ARGV[5], true)
 publish_many(7, tonumber(ARGV[6]))
 return 1

@@ -11,7 +11,7 @@ for i = 3, #ARGV do
       if redis.call('ZSCORE', P .. 'inflight', id) then
         redis.call('HSET', mk, 'cancel', '1')
       else
-        finalize(id, 'CANCELED', '')
+        finalize(id, 'CANCELED', '', false)
       end
     end
   end

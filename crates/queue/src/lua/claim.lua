@@ -7,18 +7,20 @@ local out = {}
 for i, id in ipairs(ids) do
   local mk = P .. 'msg:' .. id
   redis.call('ZREM', P .. 'due', id)
-  local f = redis.call('HMGET', mk, 'state', 'cancel', 'fc')
+  local f = redis.call('HMGET', mk, 'state', 'cancel', 'fc', 'ev', 'spec', 'body', 'retried')
   if f[1] then
     if f[2] == '1' then
-      finalize(id, 'CANCELED', '')
+      finalize(id, 'CANCELED', '', false)
     elseif (not f[3]) or fc_acquire(f[3], id) then
       local token = ARGV[6] .. i
-      redis.call('HSET', mk, 'state', 'ACTIVE', 'lease', token, 'owner', ARGV[5])
-      if f[3] then redis.call('HSET', mk, 'fcslot', '1') end
+      if f[3] then
+        redis.call('HSET', mk, 'state', 'ACTIVE', 'lease', token, 'owner', ARGV[5], 'fcslot', '1')
+      else
+        redis.call('HSET', mk, 'state', 'ACTIVE', 'lease', token, 'owner', ARGV[5])
+      end
       redis.call('ZADD', P .. 'inflight', tonumber(ARGV[3]), id)
-      event(id, 'ACTIVE', '')
-      local d = redis.call('HMGET', mk, 'spec', 'body', 'retried')
-      out[#out + 1] = {id, token, d[1], d[2], d[3]}
+      event(id, 'ACTIVE', '', f[4])
+      out[#out + 1] = {id, token, f[5], f[6], f[7]}
     end
   end
 end

@@ -9,8 +9,9 @@ local function n2s(n)
 end
 
 -- Appends a log entry for message `id` in `state`; `extra` is a JSON fragment (",\"k\":v...") or ''.
-local function event(id, state, extra)
-  local ev = redis.call('HGET', P .. 'msg:' .. id, 'ev')
+-- `ev` is the message's static log part when the caller has it (saves a read).
+local function event(id, state, extra, ev)
+  ev = ev or redis.call('HGET', P .. 'msg:' .. id, 'ev')
   if not ev then return end
   local seq = redis.call('INCR', P .. 'seq')
   redis.call('ZADD', P .. 'events', seq,
@@ -68,16 +69,19 @@ local function pump_fc(key)
   end
 end
 
--- Releases the flow-control slot message `id` holds, if any.
-local function fc_release(id)
+-- Releases the flow-control slot message `id` holds, if any (`fc`, `fcslot`: its fields, when known).
+local function fc_release(id, fc, fcslot)
   local mk = P .. 'msg:' .. id
-  local f = redis.call('HMGET', mk, 'fc', 'fcslot')
-  if f[1] and f[2] == '1' then
-    local fk = P .. 'fc:' .. f[1]
+  if fc == nil then
+    local f = redis.call('HMGET', mk, 'fc', 'fcslot')
+    fc, fcslot = f[1], f[2]
+  end
+  if fc and fcslot == '1' then
+    local fk = P .. 'fc:' .. fc
     local active = tonumber(redis.call('HGET', fk, 'active') or '0')
     if active > 0 then redis.call('HSET', fk, 'active', active - 1) end
     redis.call('HSET', mk, 'fcslot', '0')
-    pump_fc(f[1])
+    pump_fc(fc)
   end
 end
 
@@ -122,28 +126,32 @@ local function fc_config(key, par, rate, period)
 end
 
 -- Removes message `id` for good after logging `state` (with `extra`): releases its slots, drops it from
--- every index, deletes it.
-local function finalize(id, state, extra)
+-- every index, deletes it. `inflight`: the message is known to be in flight (not due, not waiting).
+local function finalize(id, state, extra, inflight)
   local mk = P .. 'msg:' .. id
-  event(id, state, extra)
-  fc_release(id)
-  local f = redis.call('HMGET', mk, 'queue', 'qslot', 'fc')
-  if f[1] then
-    local qk = P .. 'queue:' .. f[1]
-    if f[2] == '1' then
+  local f = redis.call('HMGET', mk, 'ev', 'queue', 'qslot', 'fc', 'fcslot')
+  event(id, state, extra, f[1])
+  fc_release(id, f[4], f[5])
+  if f[2] then
+    local qk = P .. 'queue:' .. f[2]
+    if f[3] == '1' then
       if redis.call('EXISTS', qk) == 1 then
         local active = tonumber(redis.call('HGET', qk, 'active') or '0')
         if active > 0 then redis.call('HSET', qk, 'active', active - 1) end
-        pump_queue(f[1])
+        pump_queue(f[2])
       end
-    else
+    elseif not inflight then
       redis.call('LREM', qk .. ':wait', 0, id)
     end
   end
-  if f[3] then redis.call('ZREM', P .. 'fc:' .. f[3] .. ':wait', id) end
+  if f[4] and not inflight then redis.call('ZREM', P .. 'fc:' .. f[4] .. ':wait', id) end
   redis.call('ZREM', P .. 'msgs', id)
-  redis.call('ZREM', P .. 'due', id)
-  redis.call('ZREM', P .. 'inflight', id)
+  if inflight then
+    redis.call('ZREM', P .. 'inflight', id)
+  else
+    redis.call('ZREM', P .. 'due', id)
+    redis.call('ZREM', P .. 'inflight', id)
+  end
   redis.call('DEL', mk)
 end
 
@@ -164,7 +172,7 @@ local function publish_one(i)
     redis.call('HSET', mk, 'fc', fc)
     fc_config(fc, ARGV[i + 8], ARGV[i + 9], ARGV[i + 10])
   end
-  event(id, 'CREATED', '')
+  event(id, 'CREATED', '', ARGV[i + 3])
   if q ~= '' then
     redis.call('HSET', mk, 'queue', q)
     ensure_queue(q)
@@ -191,7 +199,7 @@ local function recover(id)
   if redis.call('EXISTS', mk) == 0 then return end
   fc_release(id)
   if redis.call('HGET', mk, 'cancel') == '1' then
-    finalize(id, 'CANCELED', '')
+    finalize(id, 'CANCELED', '', false)
     return
   end
   local retried = tonumber(redis.call('HGET', mk, 'retried') or '0')

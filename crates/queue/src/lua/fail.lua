@@ -11,7 +11,7 @@ event(id, 'ERROR', ARGV[6])
 local na = tonumber(ARGV[13])
 local nf = tonumber(ARGV[14])
 if redis.call('HGET', mk, 'cancel') == '1' then
-  finalize(id, 'CANCELED', '')
+  finalize(id, 'CANCELED', '', true)
   publish_many(15, na)
   return 2
 end
@@ -31,6 +31,6 @@ redis.call('HSET', dk, 'spec', m[1], 'body', m[2], 'retried', m[3], 'createdAt',
   'responseStatus', ARGV[10], 'responseHeader', ARGV[11], 'responseBody', ARGV[12], 'failedAt', n2s(NOW))
 redis.call('PEXPIRE', dk, ARGV[9])
 redis.call('ZADD', P .. 'dlq', NOW, ARGV[8])
-finalize(id, 'FAILED', ARGV[7])
+finalize(id, 'FAILED', ARGV[7], true)
 publish_many(15, na + nf)
 return 3

@@ -8,6 +8,6 @@ redis.call('DEL', qk .. ':wait', qk)
 redis.call('ZREM', P .. 'queues', q)
 for _, id in ipairs(waiting) do
   event(id, 'CANCEL_REQUESTED', '')
-  finalize(id, 'CANCELED', '')
+  finalize(id, 'CANCELED', '', false)
 end
 return 1
