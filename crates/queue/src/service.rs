@@ -487,16 +487,24 @@ impl Queue {
         Ok(message_json(&spec, &body))
     }
 
-    /// `DELETE /v2/messages/{id}` (404 when unknown) and the bulk form (unknown ids ignored).
-    pub async fn cancel(&self, ids: &[String]) -> Result<u64, QueueError> {
-        let mut total = 0;
+    /// Cancels messages; answers (how many exist, how many were newly cancelled). `DELETE
+    /// /v2/messages/{id}` is a 404 when the first is 0; the bulk forms report the second.
+    pub async fn cancel_ids(&self, ids: &[String]) -> Result<(u64, u64), QueueError> {
+        let (mut found, mut cancelled) = (0, 0);
         for chunk in ids.chunks(500) {
             let args = chunk.iter().map(|i| s(i)).collect();
-            total += reply::int(&self.eval(&scripts::CANCEL, args).await?).unwrap_or(0) as u64;
+            let r = reply::array(self.eval(&scripts::CANCEL, args).await?);
+            found += r.first().and_then(reply::int).unwrap_or(0) as u64;
+            cancelled += r.get(1).and_then(reply::int).unwrap_or(0) as u64;
         }
         // A cancelled message may have freed a queue slot.
         self.wake.notify_one();
-        Ok(total)
+        Ok((found, cancelled))
+    }
+
+    /// The bulk cancel by ids: how many were newly cancelled (unknown ids are ignored).
+    pub async fn cancel(&self, ids: &[String]) -> Result<u64, QueueError> {
+        Ok(self.cancel_ids(ids).await?.1)
     }
 
     /// Bulk cancel by filter (`DELETE /v2/messages?...`); no filter cancels every message.

@@ -385,11 +385,11 @@ async fn route(
         }
         ("messages", 2) if m == Method::GET => ok(q.get_message(seg(1)).await?),
         ("messages", 2) if m == Method::DELETE => {
-            let n = q.cancel(&[seg(1).to_string()]).await?;
-            if n == 0 {
+            let (found, _) = q.cancel_ids(&[seg(1).to_string()]).await?;
+            if found == 0 {
                 return Err(QueueError::not_found(format!("message {} not found", seg(1))));
             }
-            ok(json!({"cancelled": n}))
+            ok(json!({"cancelled": found}))
         }
         ("messages", 1) if m == Method::DELETE => {
             let f = filter_from(&query, &body)?;

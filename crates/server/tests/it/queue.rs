@@ -57,11 +57,12 @@ impl Receiver {
                         at: Instant::now(),
                     });
                     if let Some(ms) = path.strip_prefix("/slow/") {
+                        let ms = ms.split('/').next().unwrap_or("0");
                         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
                     }
                     let code = path
-                        .strip_prefix("/status/")
-                        .and_then(|c| c.split('/').next()?.parse::<u16>().ok())
+                        .find("/status/")
+                        .and_then(|i| path[i + 8..].split('/').next()?.parse::<u16>().ok())
                         .unwrap_or(200);
                     let mut r = axum::response::Response::new(axum::body::Body::from(format!(
                         "answer {code}"
@@ -888,4 +889,26 @@ async fn dev_mode_answers_the_sdk_probe() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--qstash-dev"));
+}
+
+#[tokio::test]
+async fn cancelling_an_in_flight_message() {
+    let q = Q::start().await;
+    let r = Receiver::start().await;
+    let (_, v) = q.publish(&r.to("/slow/400/status/500"), &[("Upstash-Retries", "3")], "x").await;
+    let id = v["messageId"].as_str().unwrap().to_string();
+    r.wait_for("/slow/400", 1).await;
+    // In flight: the cancel is accepted and the message finishes as cancelled, without retries.
+    let (status, v) = q.send(q.http.delete(q.url(&format!("/v2/messages/{id}")))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["cancelled"], 1);
+    // Bulk cancels do not count it again (a "cancel until none is left" loop ends).
+    let (_, v) = q.send(q.http.delete(q.url("/v2/messages"))).await;
+    assert_eq!(v["cancelled"], 0);
+    let ev = q.wait_state(&id, "CANCELED").await;
+    assert_eq!(ev, ["CREATED", "ACTIVE", "CANCEL_REQUESTED", "ERROR", "CANCELED"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.count("/slow/400"), 1);
+    let (_, dlq) = q.get("/v2/dlq").await;
+    assert_eq!(dlq["messages"], json!([]));
 }
