@@ -343,6 +343,16 @@ pub fn parse_options<'a>(
             }
         }
     }
+    for map in [&o.header, &o.callback_header, &o.failure_callback_header] {
+        for (name, values) in map {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(bad(format!("invalid header name {name:?}")));
+            }
+            if let Some(v) = values.iter().find(|v| http::HeaderValue::from_str(v).is_err()) {
+                return Err(bad(format!("invalid value for header {name}: {v:?}")));
+            }
+        }
+    }
     if let Some(fc) = &o.flow_control
         && fc.key.is_empty()
     {
@@ -476,6 +486,8 @@ mod tests {
             ("Upstash-Flow-Control-Value", "rate=1"),
             ("Upstash-Cron", "every day"),
             ("Upstash-Timeout", "1y"),
+            ("Upstash-Forward-Bad Name", "x"),
+            ("Upstash-Forward-X", "line\nbreak"),
         ] {
             assert!(opts(&[h]).is_err(), "{h:?}");
         }

@@ -912,3 +912,120 @@ async fn cancelling_an_in_flight_message() {
     let (_, dlq) = q.get("/v2/dlq").await;
     assert_eq!(dlq["messages"], json!([]));
 }
+
+#[tokio::test]
+async fn garbage_in_clear_errors_out() {
+    let q = Q::start().await;
+    let r = Receiver::start().await;
+    let dest = r.to("/g");
+    let cases: Vec<(reqwest::Method, String, Vec<(&str, &str)>, &str)> = vec![
+        (reqwest::Method::POST, "/v2/publish/".into(), vec![], ""),
+        (reqwest::Method::POST, "/v2/publish/http://".into(), vec![], ""),
+        (reqwest::Method::POST, "/v2/publish/ftp://x/y".into(), vec![], ""),
+        (reqwest::Method::POST, "/v2/publish/%00%ff".into(), vec![], ""),
+        (
+            reqwest::Method::POST,
+            format!("/v2/publish/{dest}"),
+            vec![("Upstash-Retries", "1000")],
+            "",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v2/publish/{dest}"),
+            vec![("Upstash-Not-Before", "-5")],
+            "",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v2/publish/{dest}"),
+            vec![("Upstash-Flow-Control-Value", "rate=x")],
+            "",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v2/publish/{dest}"),
+            vec![("Upstash-Flow-Control-Key", "bad key!")],
+            "",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v2/publish/{dest}"),
+            vec![("Upstash-Callback", "nope")],
+            "",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v2/publish/{dest}"),
+            vec![("Upstash-Method", "TRACE")],
+            "",
+        ),
+        (reqwest::Method::POST, format!("/v2/enqueue/bad%20queue/{dest}"), vec![], ""),
+        (reqwest::Method::POST, "/v2/enqueue/q".into(), vec![], ""),
+        (reqwest::Method::POST, "/v2/batch".into(), vec![], "{}"),
+        (reqwest::Method::POST, "/v2/batch".into(), vec![], "[1, 2]"),
+        (reqwest::Method::POST, "/v2/batch".into(), vec![], r#"[{"destination": 5}]"#),
+        (
+            reqwest::Method::POST,
+            "/v2/queues".into(),
+            vec![],
+            r#"{"queueName": "q", "parallelism": 0}"#,
+        ),
+        (
+            reqwest::Method::POST,
+            "/v2/queues".into(),
+            vec![],
+            r#"{"queueName": "q", "parallelism": -1}"#,
+        ),
+        (reqwest::Method::POST, "/v2/queues".into(), vec![], r#"[]"#),
+        (reqwest::Method::POST, "/v2/queues/missing/pause".into(), vec![], ""),
+        (
+            reqwest::Method::POST,
+            format!("/v2/schedules/{dest}"),
+            vec![("Upstash-Cron", "0 0 30 2 *")],
+            "",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v2/schedules/{dest}"),
+            vec![("Upstash-Cron", "* * * * *"), ("Upstash-Schedule-Id", "a b")],
+            "",
+        ),
+        (reqwest::Method::PATCH, "/v2/schedules/missing/pause".into(), vec![], ""),
+        (reqwest::Method::POST, "/v2/topics/g/endpoints".into(), vec![], r#"{"endpoints": []}"#),
+        (
+            reqwest::Method::POST,
+            "/v2/topics/g/endpoints".into(),
+            vec![],
+            r#"{"endpoints": [{"url": "x"}]}"#,
+        ),
+        (reqwest::Method::POST, "/v2/topics/g/endpoints".into(), vec![], "not json"),
+        (
+            reqwest::Method::DELETE,
+            "/v2/topics/missing/endpoints".into(),
+            vec![],
+            r#"{"endpoints": [{"url": "http://x"}]}"#,
+        ),
+        (reqwest::Method::DELETE, "/v2/messages".into(), vec![], "{bad"),
+        (reqwest::Method::GET, "/v2/events?count=abc".into(), vec![], ""),
+        (reqwest::Method::GET, "/v2/events?fromDate=yesterday".into(), vec![], ""),
+        (reqwest::Method::GET, "/v2/dlq/missing".into(), vec![], ""),
+        (reqwest::Method::POST, "/v2/dlq/retry/missing".into(), vec![], ""),
+        (reqwest::Method::POST, "/v2/flowControl/missing/pin?parallelism=x".into(), vec![], ""),
+        (reqwest::Method::POST, "/v2/flowControl/missing/pause".into(), vec![], ""),
+        (reqwest::Method::GET, "/v2/flowControl/missing".into(), vec![], ""),
+        (reqwest::Method::PUT, "/v2/keys".into(), vec![], ""),
+        (reqwest::Method::GET, "/v2/".into(), vec![], ""),
+    ];
+    for (method, path, headers, body) in cases {
+        let mut req = q.http.request(method.clone(), q.url(&path)).body(body.to_string());
+        for (k, v) in &headers {
+            req = req.header(*k, *v);
+        }
+        let (status, v) = q.send(req).await;
+        assert!(status.is_client_error(), "{method} {path} {headers:?}: {status} {v}");
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{method} {path}: {v}");
+    }
+    // Nothing was published by any of them.
+    let (_, ev) = q.get("/v2/events").await;
+    assert_eq!(ev["events"], json!([]));
+}
