@@ -918,7 +918,8 @@ async fn garbage_in_clear_errors_out() {
     let q = Q::start().await;
     let r = Receiver::start().await;
     let dest = r.to("/g");
-    let cases: Vec<(reqwest::Method, String, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (reqwest::Method, String, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (reqwest::Method::POST, "/v2/publish/".into(), vec![], ""),
         (reqwest::Method::POST, "/v2/publish/http://".into(), vec![], ""),
         (reqwest::Method::POST, "/v2/publish/ftp://x/y".into(), vec![], ""),
