@@ -3,6 +3,7 @@
 //! engine: storage is reached through [`store::QueueStore`], and the server's `queue_api` module turns v2
 //! requests into calls on [`service::Queue`]. The design and key layout are in `docs/queue.md`.
 
+mod batch;
 pub mod cron;
 pub mod duration;
 pub mod error;

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
+use crate::batch::Batcher;
 use crate::cron::CronSchedule;
 use crate::error::QueueError;
 use crate::keys::Keys;
@@ -142,6 +143,9 @@ pub struct Queue {
     /// Woken after every publish, so the worker does not wait for its next poll.
     pub(crate) wake: Notify,
     pub(crate) node: String,
+    /// Group commit of publishes and of acks.
+    publisher: Batcher,
+    pub(crate) acker: Batcher,
 }
 
 impl std::fmt::Debug for Queue {
@@ -199,9 +203,17 @@ impl Queue {
         next: &str,
         force_keys: bool,
     ) -> Result<Arc<Queue>, QueueError> {
+        let keys = Keys::default();
         let q = Queue {
+            publisher: Batcher::start(
+                store.clone(),
+                keys.clone(),
+                config.max_events,
+                &scripts::PUBLISH,
+            ),
+            acker: Batcher::start(store.clone(), keys.clone(), config.max_events, &scripts::ACK),
             store,
-            keys: Keys::default(),
+            keys,
             config,
             signing: RwLock::new((current.into(), next.into())),
             wake: Notify::new(),
@@ -435,7 +447,7 @@ impl Queue {
         for m in &specs {
             Self::msg_args(m, &req.body, &mut args);
         }
-        let r = reply::array(self.eval(&scripts::PUBLISH, args).await?);
+        let r = reply::array(reply::check(self.publisher.run(args).await?)?);
         if reply::string(r.first().unwrap_or(&Reply::Nil)).as_deref() == Some("dup") {
             let kept = r.get(1).and_then(reply::string).unwrap_or_default();
             let mut v: Value = serde_json::from_str(&kept).unwrap_or(Value::Null);

@@ -341,7 +341,7 @@ impl Queue {
             if let Some((s, b)) = &callback {
                 Queue::msg_args(s, b, &mut args);
             }
-            self.eval(&scripts::ACK, args).await?;
+            self.acker.run(args).await?;
             // A callback is due now; a queue or flow-control slot freed up may have made the next message due.
             if callback.is_some() || spec.queue_name.is_some() || spec.flow_control.is_some() {
                 self.wake.notify_one();

@@ -1,8 +1,18 @@
--- A successful attempt. ARGV[3] id, ARGV[4] lease token, ARGV[5] log fragment for DELIVERED,
--- ARGV[6] number of messages to publish (the callback), messages from ARGV[7]. Answers 1, or 0 when the
--- lease was lost (the message was re-claimed or cancelled meanwhile).
-local mk = P .. 'msg:' .. ARGV[3]
-if redis.call('HGET', mk, 'lease') ~= ARGV[4] then return 0 end
-finalize(ARGV[3], 'DELIVERED', ARGV[5], true)
-publish_many(7, tonumber(ARGV[6]))
-return 1
+-- Successful attempts, batched (see batch.rs): ARGV[3] = number of jobs; each job is its argument count,
+-- then: id, lease token, log fragment for DELIVERED, number of messages to publish (the callback), the
+-- messages. Answers per job 1, or 0 when the lease was lost (the message was re-claimed meanwhile).
+local out = {}
+local i = 4
+for j = 1, tonumber(ARGV[3]) do
+  local s = i + 1
+  local id = ARGV[s]
+  if redis.call('HGET', P .. 'msg:' .. id, 'lease') == ARGV[s + 1] then
+    finalize(id, 'DELIVERED', ARGV[s + 2], true)
+    publish_many(s + 4, tonumber(ARGV[s + 3]))
+    out[j] = 1
+  else
+    out[j] = 0
+  end
+  i = s + tonumber(ARGV[i])
+end
+return out

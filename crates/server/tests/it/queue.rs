@@ -369,8 +369,48 @@ async fn deduplication_by_id_and_content() {
     assert_eq!(s, StatusCode::OK);
     assert_ne!(c["messageId"], e["messageId"]);
     r.wait_for("/dedup", 3).await;
+    // Concurrent publishes with one id (they may share one group commit): exactly one is new.
+    let results = futures_join((0..20).map(|i| {
+        q.publish(
+            &dest,
+            &[("Upstash-Deduplication-Id", "burst")],
+            if i % 2 == 0 { "a" } else { "b" },
+        )
+    }))
+    .await;
+    let new: Vec<&Value> =
+        results.iter().filter(|(s, _)| *s == StatusCode::OK).map(|(_, v)| v).collect();
+    assert_eq!(new.len(), 1, "{results:?}");
+    assert!(results.iter().all(|(_, v)| v["messageId"] == new[0]["messageId"]));
+    r.wait_for("/dedup", 4).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(r.count("/dedup"), 3);
+    assert_eq!(r.count("/dedup"), 4);
+}
+
+async fn futures_join<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in fs {
+        set.push(f);
+    }
+    let mut out = Vec::new();
+    // Poll them all concurrently.
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = set.into_iter().map(Box::pin).collect();
+    let mut done: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if done[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => done[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.extend(done.into_iter().map(|d| d.expect("every future finished")));
+    out
 }
 
 #[tokio::test]
