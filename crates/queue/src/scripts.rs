@@ -1,5 +1,5 @@
-//! The Lua scripts, one per state transition (see `docs/queue.md`). Each is `lua/common.lua` followed by
-//! its own body.
+//! The Lua scripts, one per state transition (see `docs/queue.md`). Each is `lua/common.lua`, then its own
+//! body as a function `main`, then `flush()` of the writes `common.lua` buffers.
 
 use std::sync::LazyLock;
 
@@ -12,7 +12,9 @@ macro_rules! script {
                 $file,
                 concat!(
                     include_str!("lua/common.lua"),
-                    include_str!(concat!("lua/", $file, ".lua"))
+                    "local function main()\n",
+                    include_str!(concat!("lua/", $file, ".lua")),
+                    "end\nlocal result = main()\nflush()\nreturn result\n"
                 )
                 .to_string(),
             )

@@ -14,14 +14,18 @@ use crate::App;
 /// The embedded engine as the queue's store.
 pub struct EngineStore {
     app: Arc<App>,
+    /// The queue's calls take turns here (a fair, asynchronous wait) instead of all contending for the
+    /// engine lock, whose waiters back off with sleeps: one queue call at a time meets the other clients.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl EngineStore {
     pub fn new(app: Arc<App>) -> EngineStore {
-        EngineStore { app }
+        EngineStore { app, turn: tokio::sync::Mutex::new(()) }
     }
 
     async fn run(&self, cmds: &[Vec<Bytes>]) -> Vec<Reply> {
+        let _turn = self.turn.lock().await;
         let mut client = self.app.new_client("qstash".into(), true);
         let mut out = Vec::with_capacity(cmds.len());
         self.app.backend.execute_batch(&mut client, cmds, &mut out).await;

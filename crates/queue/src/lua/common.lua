@@ -1,5 +1,6 @@
--- Shared by every queue script (prepended to each). KEYS[1] is the partition prefix ("qstash:{q}:"),
--- ARGV[1] the time in ms (scripts never read the clock), ARGV[2] how many log entries to keep.
+-- Shared by every queue script (prepended to each; the script's own body runs as `main`, then `flush`).
+-- KEYS[1] is the partition prefix ("qstash:{q}:"), ARGV[1] the time in ms (scripts never read the
+-- clock), ARGV[2] how many log entries to keep.
 local P = KEYS[1]
 local NOW = tonumber(ARGV[1])
 local MAXEV = tonumber(ARGV[2])
@@ -8,17 +9,55 @@ local function n2s(n)
   return string.format('%d', n)
 end
 
+-- Writes no script reads back are buffered and sent at the end as one variadic command each: log
+-- entries, additions to and removals from the `msgs` index, new messages' due times, leases ending.
+local BUF = { events = {}, msgs_add = {}, msgs_rem = {}, due_add = {}, inflight_rem = {} }
+local SEQ, SEQ_END = 0, 0
+
+local function next_seq()
+  if SEQ >= SEQ_END then
+    SEQ_END = redis.call('INCRBY', P .. 'seq', 64)
+    SEQ = SEQ_END - 64
+  end
+  SEQ = SEQ + 1
+  return SEQ
+end
+
+local function push_all(cmd, key, list)
+  -- unpack is bounded by the Lua stack: send long lists in slices.
+  local n = #list
+  local i = 1
+  while i <= n do
+    local j = math.min(i + 3999, n)
+    redis.call(cmd, key, unpack(list, i, j))
+    i = j + 1
+  end
+end
+
+local function flush()
+  local b = BUF
+  if #b.msgs_add > 0 then push_all('ZADD', P .. 'msgs', b.msgs_add) end
+  if #b.msgs_rem > 0 then push_all('ZREM', P .. 'msgs', b.msgs_rem) end
+  if #b.due_add > 0 then push_all('ZADD', P .. 'due', b.due_add) end
+  if #b.inflight_rem > 0 then push_all('ZREM', P .. 'inflight', b.inflight_rem) end
+  if #b.events > 0 then
+    push_all('ZADD', P .. 'events', b.events)
+    redis.call('ZREMRANGEBYRANK', P .. 'events', 0, -(MAXEV + 1))
+  end
+end
+
+local function append(list, ...)
+  for _, v in ipairs({...}) do list[#list + 1] = v end
+end
+
 -- Appends a log entry for message `id` in `state`; `extra` is a JSON fragment (",\"k\":v...") or ''.
 -- `ev` is the message's static log part when the caller has it (saves a read).
 local function event(id, state, extra, ev)
   ev = ev or redis.call('HGET', P .. 'msg:' .. id, 'ev')
   if not ev then return end
-  local seq = redis.call('INCR', P .. 'seq')
-  redis.call('ZADD', P .. 'events', seq,
+  local seq = next_seq()
+  append(BUF.events, seq,
     n2s(seq) .. ' ' .. ev .. ',"time":' .. n2s(NOW) .. ',"state":"' .. state .. '"' .. extra .. '}')
-  if seq % 64 == 0 then
-    redis.call('ZREMRANGEBYRANK', P .. 'events', 0, -(MAXEV + 1))
-  end
 end
 
 -- Moves up to (parallelism - active) waiting messages of queue `q` to the due set.
@@ -85,8 +124,8 @@ local function fc_release(id, fc, fcslot)
   end
 end
 
--- Tries to take a flow-control slot for `id`; when it cannot, parks the message (wait list or a later
--- due time) and answers false.
+-- Tries to take a flow-control slot for `id`: 'ok'; or parks the message: 'wait' (in the key's wait
+-- list: it must leave the due set) or 'later' (its due time moved to the end of the rate period).
 local function fc_acquire(key, id)
   local fk = P .. 'fc:' .. key
   local h = redis.call('HMGET', fk, 'parallelism', 'rate', 'period', 'active', 'rateStart', 'rateCount', 'paused')
@@ -96,7 +135,7 @@ local function fc_acquire(key, id)
   local active = tonumber(h[4] or '0')
   if h[7] == '1' or (par > 0 and active >= par) then
     redis.call('ZADD', fk .. ':wait', NOW, id)
-    return false
+    return 'wait'
   end
   if rate > 0 then
     local start = tonumber(h[5] or '0')
@@ -108,12 +147,12 @@ local function fc_acquire(key, id)
     if count >= rate then
       redis.call('HSET', fk, 'rateStart', n2s(start), 'rateCount', count)
       redis.call('ZADD', P .. 'due', start + period * 1000, id)
-      return false
+      return 'later'
     end
     redis.call('HSET', fk, 'rateStart', n2s(start), 'rateCount', count + 1)
   end
   redis.call('HSET', fk, 'active', active + 1)
-  return true
+  return 'ok'
 end
 
 -- Sets a flow-control key's limits from an incoming message, unless pinned.
@@ -127,9 +166,10 @@ end
 
 -- Removes message `id` for good after logging `state` (with `extra`): releases its slots, drops it from
 -- every index, deletes it. `inflight`: the message is known to be in flight (not due, not waiting).
-local function finalize(id, state, extra, inflight)
+-- `f`: its fields ev, queue, qslot, fc, fcslot when the caller read them already.
+local function finalize(id, state, extra, inflight, f)
   local mk = P .. 'msg:' .. id
-  local f = redis.call('HMGET', mk, 'ev', 'queue', 'qslot', 'fc', 'fcslot')
+  f = f or redis.call('HMGET', mk, 'ev', 'queue', 'qslot', 'fc', 'fcslot')
   event(id, state, extra, f[1])
   fc_release(id, f[4], f[5])
   if f[2] then
@@ -144,11 +184,11 @@ local function finalize(id, state, extra, inflight)
       redis.call('LREM', qk .. ':wait', 0, id)
     end
   end
-  if f[4] and not inflight then redis.call('ZREM', P .. 'fc:' .. f[4] .. ':wait', id) end
-  redis.call('ZREM', P .. 'msgs', id)
+  append(BUF.msgs_rem, id)
   if inflight then
-    redis.call('ZREM', P .. 'inflight', id)
+    append(BUF.inflight_rem, id)
   else
+    if f[4] then redis.call('ZREM', P .. 'fc:' .. f[4] .. ':wait', id) end
     redis.call('ZREM', P .. 'due', id)
     redis.call('ZREM', P .. 'inflight', id)
   end
@@ -167,7 +207,7 @@ local function publish_one(i)
   redis.call('HSET', mk, 'spec', ARGV[i + 1], 'body', ARGV[i + 2], 'ev', ARGV[i + 3],
     'notBefore', ARGV[i + 4], 'maxRetries', ARGV[i + 5], 'createdAt', ARGV[i + 11],
     'state', 'CREATED', 'retried', 0)
-  redis.call('ZADD', P .. 'msgs', tonumber(ARGV[i + 11]), id)
+  append(BUF.msgs_add, ARGV[i + 11], id)
   if fc ~= '' then
     redis.call('HSET', mk, 'fc', fc)
     fc_config(fc, ARGV[i + 8], ARGV[i + 9], ARGV[i + 10])
@@ -179,7 +219,7 @@ local function publish_one(i)
     redis.call('RPUSH', P .. 'queue:' .. q .. ':wait', id)
     pump_queue(q)
   else
-    redis.call('ZADD', P .. 'due', nb, id)
+    append(BUF.due_add, nb, id)
   end
 end
 
