@@ -23,7 +23,8 @@
 #   DUR=10/2         seconds per wrk run          REPS=3/3       repetitions (the median is reported)
 #   N=300000/20000   redis-benchmark requests without pipelining; 5×N with -P 16
 #   MEM_KEYS=1000000/100000   MEM_HASHES=100000/10000
-#   ONLY=resp,rest,mem   which phases          OUT=docs/benchmarks.md   where the report goes (- = stdout only)
+#   ONLY=resp,rest,mem   which phases     TESTS=INCR,EVALSHA,GET,...   which tests (RESP names, REST GET SET PIPE16)
+#   OUT=docs/benchmarks.md   where the report goes (- = stdout only)
 #   PIN=1            servers on cpu0, load generators on cpu1 (wrk -t1), a per-core layout
 #   SKIP_BUILD=1     use the binaries already in the target dir     KEEP=1   keep the scratch folder
 #   CARGO_TARGET_DIR as usual (default: ./target).
@@ -54,6 +55,8 @@ if [[ $PIN == 1 ]]; then SRV_PIN=(taskset -c 0) CLI_PIN=(taskset -c 1) WRK_THREA
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
 phase() { [[ ,$ONLY, == *,$1,* ]]; }
+TESTS=${TESTS:-}
+wanted() { [[ -z $TESTS || ,$TESTS, == *,$1,* ]]; }
 
 # ---------------------------------------------------------------- tools
 declare -A PKG_OF=([redis-server]=redis-server [redis-cli]=redis-tools [redis-benchmark]=redis-tools
@@ -307,6 +310,7 @@ if phase resp; then
     for mode in P1 P16; do
       for t in "${RESP_TESTS[@]}"; do
         name=${t%%|*}
+        wanted "$name" || continue
         read -r -a args <<<"${t#*|}"
         args=("${args[@]//@SHA@/$sha_l}")
         rb "$name" "$mode" larder "$L_RESP" "$LARDER_MAIN" -- "${args[@]}"
@@ -405,14 +409,20 @@ EOF
   expect_body "httpceil without a token" 401 "$(curl -s -o /dev/null -w '%{http_code}' -d '["GET","foo"]' "$C/")"
 
   for rep in $(seq 1 "$REPS"); do
-    wk GET larder "$L/" "$WORK/get.lua" "$LARDER_MAIN"
-    wk GET webdis "$W/GET/foo" "$WORK/plain.lua" "$WPID" "$REDIS_MAIN"
-    wk GET ceiling "$C/" "$WORK/get.lua" "$CPID"
-    wk SET larder "$L/" "$WORK/set.lua" "$LARDER_MAIN"
-    wk SET webdis "$W/SET/foo/bar" "$WORK/plain.lua" "$WPID" "$REDIS_MAIN"
-    wk SET ceiling "$C/" "$WORK/set.lua" "$CPID"
-    wk PIPE16 larder "$L/pipeline" "$WORK/pipe16.lua" "$LARDER_MAIN"
-    wk PIPE16 ceiling "$C/pipeline" "$WORK/pipe16.lua" "$CPID"
+    if wanted GET; then
+      wk GET larder "$L/" "$WORK/get.lua" "$LARDER_MAIN"
+      wk GET webdis "$W/GET/foo" "$WORK/plain.lua" "$WPID" "$REDIS_MAIN"
+      wk GET ceiling "$C/" "$WORK/get.lua" "$CPID"
+    fi
+    if wanted SET; then
+      wk SET larder "$L/" "$WORK/set.lua" "$LARDER_MAIN"
+      wk SET webdis "$W/SET/foo/bar" "$WORK/plain.lua" "$WPID" "$REDIS_MAIN"
+      wk SET ceiling "$C/" "$WORK/set.lua" "$CPID"
+    fi
+    if wanted PIPE16; then
+      wk PIPE16 larder "$L/pipeline" "$WORK/pipe16.lua" "$LARDER_MAIN"
+      wk PIPE16 ceiling "$C/pipeline" "$WORK/pipe16.lua" "$CPID"
+    fi
   done
   stop "$WPID" "$CPID" "$REDIS_MAIN"
 fi
