@@ -108,6 +108,7 @@ cleanup() {
   PIDS=()
 }
 on_exit() {
+  trap '' INT TERM # a second Ctrl-C must not cut the cleanup short
   cleanup
   if [[ ${KEEP:-0} == 1 ]]; then log "scratch kept in $WORK"; else rm -rf "$WORK"; fi
 }
@@ -124,7 +125,7 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
-read -r L_HTTP L_RESP R_PORT W_PORT C_PORT ML_HTTP ML_RESP MR_PORT < <(free_ports 8)
+read -r L_HTTP L_RESP R_PORT W_PORT C_PORT ML_HTTP ML_RESP MR_PORT LR_HTTP LR_RESP < <(free_ports 10)
 
 wait_for() { # description command...
   local what=$1; shift
@@ -371,6 +372,13 @@ expect_body() { # what expected actual
 
 if phase rest; then
   log "REST: wrk -t$WRK_THREADS -c$WRK_CONNS -d${DUR}s, $REPS reps"
+  # A fresh larder, as webdis gets a fresh redis-server: neither carries the RESP phase's keys.
+  if phase resp; then
+    stop "$LARDER_MAIN"
+    L_HTTP=$LR_HTTP L_RESP=$LR_RESP
+    start_larder "$L_HTTP" "$L_RESP" "$WORK/larder-rest"
+    LARDER_MAIN=$LPID
+  fi
   start_redis "$R_PORT" "$WORK/redis-rest"
   REDIS_MAIN=$RPID
   cat >"$WORK/webdis.json" <<EOF
