@@ -57,7 +57,8 @@ fn reply(status: StatusCode, body: String) -> Response {
 #[tokio::main]
 async fn main() {
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:8088".into());
-    let token = Arc::new(std::env::var("TOKEN").unwrap_or_else(|_| "secret-token".into()).into_bytes());
+    let token =
+        Arc::new(std::env::var("TOKEN").unwrap_or_else(|_| "secret-token".into()).into_bytes());
     let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
         handle(token.clone(), uri, headers, body)
     });
