@@ -20,7 +20,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use larder_engine::scripting::ScriptControl;
-use larder_engine::{BlockedOn, ClientState, Clock, CommandError, Engine, SystemClock};
+use larder_engine::{
+    BlockedOn, ClientState, Clock, CommandError, Engine, Flags, SystemClock, lookup,
+};
 use larder_resp::Reply;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
@@ -154,6 +156,13 @@ impl Backend {
         match self {
             Backend::Embedded(e) => {
                 let (proto, authed) = (client.protocol, client.authenticated);
+                // A script may run for long on this runtime thread. Tokio cannot move the task in this
+                // thread's "next task" slot to another thread, so yield once first: that task runs now,
+                // and nothing (SCRIPT KILL included) is stranded behind the script. (block_in_place would
+                // also work but costs a thread handoff, several microseconds, on every EVALSHA.)
+                if may_run_long(cmds) {
+                    tokio::task::yield_now().await;
+                }
                 let mut core = match e.lock(cmds).await {
                     Ok(core) => core,
                     Err(busy) => {
@@ -216,6 +225,7 @@ impl Backend {
     ) -> (Result<Vec<Reply>, CommandError>, u64) {
         match self {
             Backend::Embedded(e) => {
+                tokio::task::yield_now().await;
                 let mut core = match e.lock(cmds).await {
                     Ok(core) => core,
                     Err(busy) => return (Ok(busy), 0),
@@ -398,6 +408,13 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
+}
+
+/// Whether a batch holds a command that may run for long (a script, a transaction).
+fn may_run_long(cmds: &[Vec<Bytes>]) -> bool {
+    cmds.iter().any(|argv| {
+        argv.first().and_then(|n| lookup(n)).is_some_and(|s| s.flags.has(Flags::MAY_RUN_LONG))
+    })
 }
 
 /// Runs `f`, catching a panic so one bad command never takes a connection or the process down.

@@ -11,7 +11,6 @@ from typing import Callable, Iterator
 
 import pytest
 from upstash_redis import Redis
-from upstash_redis.errors import UpstashError
 
 URL = os.environ.get("UPSTASH_REDIS_REST_URL", "")
 TOKEN = os.environ.get("UPSTASH_REDIS_REST_TOKEN", "")
@@ -82,16 +81,6 @@ def ro() -> Iterator[Redis]:
     client = make_redis(token=RO_TOKEN)
     yield client
     client.close()
-
-
-def setup_or_skip(fn, what: str):
-    """Run a command needed only for setup (e.g. HSET); skip if the server lacks it."""
-    try:
-        return fn()
-    except UpstashError as e:
-        if "unknown command" in str(e).lower():
-            pytest.skip(f"server does not implement {what} (needed only for setup)")
-        raise
 
 
 # -- rate limiting (test_ratelimit*.py) -------------------------------------------------------

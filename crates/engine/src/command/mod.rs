@@ -36,6 +36,8 @@ pub struct Flags(u32);
 impl Flags {
     /// May write through what it runs (EVAL, EVALSHA, FCALL): refused to read-only tokens.
     pub const MAY_REPLICATE: Flags = Flags(1 << 10);
+    /// May run for long (a script, EXEC): front ends keep other work off the thread that runs it.
+    pub const MAY_RUN_LONG: Flags = Flags(1 << 13);
     /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, QUIT).
     pub const TX: Flags = Flags(1 << 12);
     /// May run while a script is busy (SCRIPT KILL): the front ends answer it without the engine lock.
@@ -277,6 +279,11 @@ impl ServerState {
             e.0 += 1;
         }
     }
+}
+
+/// Redis's arity error for a known subcommand: `ERR wrong number of arguments for 'script|load' command`.
+pub(crate) fn subcommand_arity(cmd: &str, sub: &[u8]) -> CommandError {
+    CommandError::WrongArity(format!("{cmd}|{}", String::from_utf8_lossy(sub).to_ascii_lowercase()))
 }
 
 /// Whether a client with a read-only token may run a command with these flags.

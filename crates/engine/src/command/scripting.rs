@@ -31,12 +31,14 @@ pub(super) fn eval_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, Comman
 pub(super) fn script(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let sub = args.next_bytes()?;
     let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());
-    let wrong = || {
-        CommandError::custom(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SCRIPT HELP.",
-            String::from_utf8_lossy(sub)
-        ))
-    };
+    let wrong = || super::subcommand_arity("script", sub);
+    // A read-only token may check the cache but not change it.
+    if ctx.client.readonly && !(is("EXISTS") || is("HELP")) {
+        return Err(CommandError::NoPerm(format!(
+            "script|{}",
+            String::from_utf8_lossy(sub).to_ascii_lowercase()
+        )));
+    }
     let scripting = ctx
         .server
         .scripting
@@ -142,12 +144,14 @@ pub(super) fn fcall_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, Comma
 pub(super) fn function(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let sub = args.next_bytes()?;
     let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());
-    let wrong = || {
-        CommandError::custom(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-            String::from_utf8_lossy(sub)
-        ))
-    };
+    let wrong = || super::subcommand_arity("function", sub);
+    // A read-only token may list libraries but not change them.
+    if ctx.client.readonly && !(is("LIST") || is("STATS") || is("HELP")) {
+        return Err(CommandError::NoPerm(format!(
+            "function|{}",
+            String::from_utf8_lossy(sub).to_ascii_lowercase()
+        )));
+    }
     let scripting = ctx
         .server
         .scripting

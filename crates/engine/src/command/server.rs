@@ -22,14 +22,7 @@ pub(super) fn client(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     let sub = args.next_bytes()?;
     let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());
     let arity = |args: &Args<'_>, n: usize| {
-        if args.remaining() == n {
-            Ok(())
-        } else {
-            Err(CommandError::custom(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
-                String::from_utf8_lossy(sub)
-            )))
-        }
+        if args.remaining() == n { Ok(()) } else { Err(super::subcommand_arity("client", sub)) }
     };
     if is("ID") {
         arity(&args, 0)?;

@@ -18,6 +18,7 @@ const ND: Flags = Flags::NONDETERMINISTIC;
 const MR: Flags = Flags::MAY_REPLICATE;
 const AB: Flags = Flags::ALLOW_BUSY;
 const TX: Flags = Flags::TX;
+const LONG: Flags = Flags::MAY_RUN_LONG;
 
 const fn spec(
     name: &'static str,
@@ -196,17 +197,17 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("ZUNIONSTORE",      "zunionstore",      -4, W.or(M),                  one(1),                      "sortedset",  zsets::zunionstore),
 
     // scripting
-    spec("EVAL",        "eval",        -3, NS.or(MR),                 NK,                          "scripting",  scripting::eval),
-    spec("EVALSHA",     "evalsha",     -3, NS.or(MR),                 NK,                          "scripting",  scripting::evalsha),
-    spec("EVALSHA_RO",  "evalsha_ro",  -3, NS.or(R),                  NK,                          "scripting",  scripting::evalsha_ro),
-    spec("EVAL_RO",     "eval_ro",     -3, NS.or(R),                  NK,                          "scripting",  scripting::eval_ro),
-    spec("FCALL",       "fcall",       -3, NS.or(MR),                 NK,                          "scripting",  scripting::fcall),
-    spec("FCALL_RO",    "fcall_ro",    -3, NS.or(R),                  NK,                          "scripting",  scripting::fcall_ro),
-    spec("FUNCTION",    "function",    -2, NS.or(MR).or(AB),          NK,                          "scripting",  scripting::function),
+    spec("EVAL",        "eval",        -3, NS.or(MR).or(LONG),                 NK,                          "scripting",  scripting::eval),
+    spec("EVALSHA",     "evalsha",     -3, NS.or(MR).or(LONG),                 NK,                          "scripting",  scripting::evalsha),
+    spec("EVALSHA_RO",  "evalsha_ro",  -3, NS.or(R).or(LONG),                  NK,                          "scripting",  scripting::evalsha_ro),
+    spec("EVAL_RO",     "eval_ro",     -3, NS.or(R).or(LONG),                  NK,                          "scripting",  scripting::eval_ro),
+    spec("FCALL",       "fcall",       -3, NS.or(MR).or(LONG),                 NK,                          "scripting",  scripting::fcall),
+    spec("FCALL_RO",    "fcall_ro",    -3, NS.or(R).or(LONG),                  NK,                          "scripting",  scripting::fcall_ro),
+    spec("FUNCTION",    "function",    -2, NS.or(AB),          NK,                          "scripting",  scripting::function),
     spec("SCRIPT",      "script",      -2, NS.or(AB),                 NK,                          "scripting",  scripting::script),
     // transactions
     spec("DISCARD",     "discard",     1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::discard),
-    spec("EXEC",        "exec",        1,  NS.or(TX),                 NK,                          "transaction", transactions::exec),
+    spec("EXEC",        "exec",        1,  NS.or(TX).or(LONG),                 NK,                          "transaction", transactions::exec),
     spec("MULTI",       "multi",       1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::multi),
     spec("UNWATCH",     "unwatch",     1,  NS.or(F),                  NK,                          "transaction", transactions::unwatch),
     spec("WATCH",       "watch",       -2, NS.or(F).or(TX),           rest(1),                     "transaction", transactions::watch),

@@ -166,8 +166,36 @@ fn table_to_reply(t: &Table, depth: usize) -> Reply {
         let msg = String::from_utf8_lossy(&s.as_bytes()).replace(['\r', '\n'], " ");
         return Reply::Simple(msg.into());
     }
-    if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
-        return Reply::Double(d);
+    // The RESP3 shapes a script can return (Redis 7): {double=n}, {map={...}}, {set={...}},
+    // {big_number='...'}, {verbatim_string={format=..., string=...}}. RESP2 clients get them flattened.
+    match t.raw_get::<Value>("double") {
+        Ok(Value::Number(d)) => return Reply::Double(d),
+        Ok(Value::Integer(d)) => return Reply::Double(d as f64),
+        _ => {}
+    }
+    if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
+        let pairs = m
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(k, v)| (lua_to_reply(&k, depth + 1), lua_to_reply(&v, depth + 1)))
+            .collect();
+        return Reply::Map(pairs);
+    }
+    if let Ok(Value::Table(set)) = t.raw_get::<Value>("set") {
+        let members = set
+            .pairs::<Value, Value>()
+            .filter_map(Result::ok)
+            .map(|(k, _)| lua_to_reply(&k, depth + 1))
+            .collect();
+        return Reply::Set(members);
+    }
+    if let Ok(Value::String(n)) = t.raw_get::<Value>("big_number") {
+        return Reply::Bulk(Bytes::copy_from_slice(&n.as_bytes()));
+    }
+    if let Ok(Value::Table(v)) = t.raw_get::<Value>("verbatim_string")
+        && let Ok(Value::String(text)) = v.raw_get::<Value>("string")
+    {
+        return Reply::Verbatim(Bytes::copy_from_slice(&text.as_bytes()));
     }
     let mut out = Vec::new();
     for i in 1.. {

@@ -204,3 +204,36 @@ fn many_distinct_scripts_and_functions() {
         larder_engine::Reply::Int(12345)
     );
 }
+
+/// SCRIPT KILL (through `ScriptControl`, as the front ends do it without the lock) stops a running loop.
+#[test]
+fn script_kill_stops_a_running_loop() {
+    use std::sync::Mutex;
+    for _ in 0..5 {
+        let engine = Arc::new(Mutex::new(Engine::new(
+            Arc::new(larder_engine::SystemClock),
+            ServerInfo::default(),
+        )));
+        let control = engine.lock().unwrap().script_control();
+        control.set_busy_threshold(10);
+        let e2 = engine.clone();
+        let t = std::thread::spawn(move || {
+            let mut e = e2.lock().unwrap();
+            let mut c = e.new_client("t".into());
+            let argv: Vec<bytes::Bytes> =
+                ["EVAL", "while true do end", "0"].iter().map(|s| bytes::Bytes::from(*s)).collect();
+            e.execute(&mut c, &argv)
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !control.is_busy(larder_engine::Clock::now_ms(&larder_engine::SystemClock)) {
+            assert!(std::time::Instant::now() < deadline, "the script never became busy");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(control.kill(), larder_engine::Reply::OK);
+        let reply = t.join().unwrap();
+        assert!(
+            matches!(&reply, larder_engine::Reply::Error(e) if e.starts_with("ERR Script killed")),
+            "{reply:?}"
+        );
+    }
+}
