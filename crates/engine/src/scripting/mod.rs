@@ -511,6 +511,15 @@ impl Scripting {
         Ok(name)
     }
 
+    /// `FUNCTION LOAD <code>` for every library, RESP-encoded, for the base file of an AOF rewrite.
+    pub(crate) fn libraries_as_commands(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in &self.libraries {
+            crate::aof::encode_parts(&[b"FUNCTION", b"LOAD", &l.code], &mut out);
+        }
+        out
+    }
+
     /// `FUNCTION DELETE`: whether the library existed.
     pub(crate) fn delete_library(&mut self, name: &[u8]) -> bool {
         let before = self.libraries.len();
