@@ -424,7 +424,9 @@ impl Engine {
         let result = (spec.handler)(&mut ctx, Args::new(argv));
         let (dirty, propagate_as) = (ctx.dirty, ctx.propagate_as.take());
         self.propagate_expired();
-        if result.is_ok() && dirty > 0 {
+        // Like Redis, whatever changed is propagated, even by a command that then failed (a script that
+        // wrote and then raised an error keeps its writes).
+        if dirty > 0 {
             self.server.stats.dirty += dirty;
             self.server.touch_keys(spec.keys.keys(argv));
             if let Some(sink) = &mut self.sink {

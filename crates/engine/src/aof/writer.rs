@@ -759,24 +759,27 @@ impl Flusher {
         let current = self.manifest.incrs.last().cloned().expect("an incr file");
         let new = Manifest { base: Some(base.clone()), incrs: vec![current] };
         let result = self.fault().and_then(|()| new.store(&dir));
+        if result.is_ok() {
+            for old in self.manifest.files() {
+                if !new.files().any(|f| f == old)
+                    && let Err(e) = std::fs::remove_file(manifest::path_of(&dir, old))
+                {
+                    tracing::warn!("could not remove the old AOF file {}: {e}", old.name);
+                }
+            }
+            self.manifest = new;
+            self.base_size = size;
+            self.older_incr_size = 0;
+            self.shared.base_size.store(size, Ordering::Relaxed);
+            self.shared.current_size.store(size + self.file_len, Ordering::Relaxed);
+        } else {
+            let _ = std::fs::remove_file(manifest::path_of(&dir, &base));
+        }
         let mut st = self.shared.state.lock();
         let secs = st.rewrite.started.map_or(0, |t| t.elapsed().as_secs());
         st.rewrite.in_progress = false;
         match result {
             Ok(()) => {
-                drop(st);
-                for old in self.manifest.files() {
-                    if !new.files().any(|f| f == old)
-                        && let Err(e) = std::fs::remove_file(manifest::path_of(&dir, old))
-                    {
-                        tracing::warn!("could not remove the old AOF file {}: {e}", old.name);
-                    }
-                }
-                self.manifest = new;
-                self.base_size = size;
-                self.older_incr_size = 0;
-                self.shared.base_size.store(size, Ordering::Relaxed);
-                let mut st = self.shared.state.lock();
                 st.rewrite.count += 1;
                 st.rewrite.last_failed = false;
                 st.rewrite.last_secs = Some(secs);
@@ -785,8 +788,6 @@ impl Flusher {
             Err(e) => {
                 st.rewrite.last_failed = true;
                 st.rewrite.last_failure = Some(Instant::now());
-                drop(st);
-                let _ = std::fs::remove_file(manifest::path_of(&dir, &base));
                 tracing::error!("background AOF rewrite failed: cannot write the manifest: {e}");
             }
         }

@@ -352,7 +352,7 @@ pub(crate) fn run_nested(
     };
     let result = (spec.handler)(&mut sub, Args::new(argv));
     let (dirty, propagate_as) = (sub.dirty, sub.propagate_as.take());
-    if result.is_ok() && dirty > 0 {
+    if dirty > 0 {
         ctx.dirty += dirty;
         ctx.server.touch_keys(spec.keys.keys(argv));
         match propagate_as {
