@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compatibility suite: runs the official Upstash clients (@upstash/redis from npm, upstash-redis
-# from PyPI) against a freshly started larder server and prints one summary line:
+# from PyPI) and rate limiters (@upstash/ratelimit, upstash-ratelimit) against a freshly started
+# larder server and prints one summary line:
 #
 #   compat: N passed, N failed[, N skipped]
 #
@@ -10,6 +11,10 @@
 #   COMPAT_SUITE_TIMEOUT  seconds before a hanging suite is killed (default 900)
 #   COMPAT_KEEP_TMP=1     keep the temp dir (server log, data dir, TAP/JUnit reports)
 #   NODE_TEST_ARGS / PYTEST_ARGS   extra arguments for the runners (e.g. a -k filter)
+#   COMPAT_JS_FILES       which JS test files to run (default "test/*.test.mjs"), e.g.
+#                         "test/ratelimit-*.test.mjs"; PYTEST_ARGS can name Python files
+#   COMPAT_EXTRA_SERVERS  extra larder instances for the multi-region rate-limit tests (default 2;
+#                         0 skips those tests), exported as LARDER_EXTRA_REST_URLS
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +22,8 @@ ROOT="$(git -C "$HERE" rev-parse --show-toplevel 2>/dev/null || (cd "$HERE/../..
 LARDER_BIN="${LARDER_BIN:-$ROOT/target/debug/larder}"
 SUITES="${COMPAT_SUITES:-js py}"
 SUITE_TIMEOUT="${COMPAT_SUITE_TIMEOUT:-900}"
+JS_FILES="${COMPAT_JS_FILES:-test/*.test.mjs}"
+EXTRA_SERVERS="${COMPAT_EXTRA_SERVERS:-2}"
 
 log() { printf '[compat] %s\n' "$*" >&2; }
 
@@ -52,20 +59,27 @@ install_py() {
 # --- server ------------------------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/larder-compat.XXXXXX")"
 RESULTS="$WORK/results"
-mkdir -p "$RESULTS" "$WORK/data"
+mkdir -p "$RESULTS"
 SERVER_PID=""
+EXTRA_PIDS=()
+
+stop_pid() {
+  local pid=$1
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+}
 
 cleanup() {
   local rc=$?
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  stop_pid "$SERVER_PID"
+  for pid in "${EXTRA_PIDS[@]}"; do stop_pid "$pid"; done
   if [[ "${COMPAT_KEEP_TMP:-}" == "1" ]]; then
     log "kept $WORK"
   else
@@ -81,54 +95,86 @@ free_port() {
 }
 rand_token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
-HTTP_PORT="$(free_port)"
-RESP_PORT="$(free_port)"
-while [[ "$RESP_PORT" == "$HTTP_PORT" ]]; do RESP_PORT="$(free_port)"; done
 TOKEN="rw_$(rand_token)"
 RO_TOKEN="ro_$(rand_token)"
-URL="http://127.0.0.1:$HTTP_PORT"
+USED_PORTS=" "
+# new_port: a free loopback port not handed out before (runs in a subshell: the caller records it)
+new_port() {
+  local p
+  p="$(free_port)"
+  while [[ "$USED_PORTS" == *" $p "* ]]; do p="$(free_port)"; done
+  echo "$p"
+}
+
+# start_server NAME: starts a larder with its own ports and data dir under $WORK; sets
+# STARTED_PID and STARTED_URL
+start_server() {
+  local name=$1 http resp
+  http="$(new_port)"
+  USED_PORTS="$USED_PORTS$http "
+  resp="$(new_port)"
+  USED_PORTS="$USED_PORTS$resp "
+  mkdir -p "$WORK/$name"
+  "$LARDER_BIN" \
+    --http "127.0.0.1:$http" \
+    --resp "127.0.0.1:$resp" \
+    --token "$TOKEN" \
+    --read-only-token "$RO_TOKEN" \
+    --data-dir "$WORK/$name/data" \
+    >"$WORK/$name/larder.log" 2>&1 &
+  STARTED_PID=$!
+  STARTED_URL="http://127.0.0.1:$http"
+}
+
+# wait_ready NAME PID URL: waits for GET /healthz; on failure prints the log and exits
+wait_ready() {
+  local name=$1 pid=$2 url=$3 deadline=$((SECONDS + 60))
+  until curl -fsS -o /dev/null --max-time 2 "$url/healthz" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "larder ($name) exited during startup; its output:"
+      sed 's/^/  | /' "$WORK/$name/larder.log" >&2 || true
+      echo "compat: 0 passed, 1 failed"
+      exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "larder ($name) did not answer GET /healthz within 60 s; its output:"
+      sed 's/^/  | /' "$WORK/$name/larder.log" >&2 || true
+      echo "compat: 0 passed, 1 failed"
+      exit 1
+    fi
+    sleep 0.1
+  done
+}
 
 # fail fast on dependency problems, before the server starts
 for s in $SUITES; do
   case "$s" in
     js) install_js ;;
-    py) install_py ;;
+    py) install_py; install_js ;; # the Python rate-limit tests drive the JS limiter with node
     *) log "unknown suite '$s'"; exit 2 ;;
   esac
 done
 
+start_server server
+SERVER_PID=$STARTED_PID
+URL=$STARTED_URL
 log "starting $LARDER_BIN on $URL"
-"$LARDER_BIN" \
-  --http "127.0.0.1:$HTTP_PORT" \
-  --resp "127.0.0.1:$RESP_PORT" \
-  --token "$TOKEN" \
-  --read-only-token "$RO_TOKEN" \
-  --data-dir "$WORK/data" \
-  >"$WORK/larder.log" 2>&1 &
-SERVER_PID=$!
-
-deadline=$((SECONDS + 60))
-until curl -fsS -o /dev/null --max-time 2 "$URL/healthz" 2>/dev/null; do
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    log "larder exited during startup; its output:"
-    sed 's/^/  | /' "$WORK/larder.log" >&2 || true
-    SERVER_PID=""
-    echo "compat: 0 passed, 1 failed"
-    exit 1
-  fi
-  if ((SECONDS >= deadline)); then
-    log "larder did not answer GET /healthz within 60 s; its output:"
-    sed 's/^/  | /' "$WORK/larder.log" >&2 || true
-    echo "compat: 0 passed, 1 failed"
-    exit 1
-  fi
-  sleep 0.1
+EXTRA_URLS=()
+for i in $(seq 1 "$EXTRA_SERVERS"); do
+  start_server "region$i"
+  EXTRA_PIDS+=("$STARTED_PID")
+  EXTRA_URLS+=("$STARTED_URL")
 done
+if ((EXTRA_SERVERS > 0)); then log "extra instances for the multi-region tests: ${EXTRA_URLS[*]}"; fi
+wait_ready server "$SERVER_PID" "$URL"
+for i in "${!EXTRA_PIDS[@]}"; do wait_ready "region$((i + 1))" "${EXTRA_PIDS[$i]}" "${EXTRA_URLS[$i]}"; done
 log "larder is ready"
 
 export UPSTASH_REDIS_REST_URL="$URL"
 export UPSTASH_REDIS_REST_TOKEN="$TOKEN"
 export LARDER_READ_ONLY_TOKEN="$RO_TOKEN"
+LARDER_EXTRA_REST_URLS="$(IFS=,; echo "${EXTRA_URLS[*]}")"
+export LARDER_EXTRA_REST_URLS
 unset KV_REST_API_URL KV_REST_API_TOKEN UPSTASH_DISABLE_TELEMETRY || true
 
 # --- suites ------------------------------------------------------------------------------------
@@ -145,9 +191,10 @@ add_counts() {
 
 run_js() {
   local tap="$RESULTS/js.tap" rc=0 files
-  log "running the @upstash/redis suite (node --test)"
+  log "running the JS suite (node --test)"
   # zz-flush.test.mjs sorts last: it wipes the database
-  files=$(cd "$HERE/js" && ls test/*.test.mjs | LC_ALL=C sort)
+  # shellcheck disable=SC2086
+  files=$(cd "$HERE/js" && ls $JS_FILES | LC_ALL=C sort)
   # shellcheck disable=SC2086
   (cd "$HERE/js" && timeout --kill-after=10 "$SUITE_TIMEOUT" node --test \
     --test-concurrency=1 --test-timeout=120000 \
@@ -173,7 +220,7 @@ run_js() {
 
 run_py() {
   local xml="$RESULTS/py.xml" rc=0
-  log "running the upstash-redis suite (pytest)"
+  log "running the Python suite (pytest)"
   # shellcheck disable=SC2086
   (cd "$HERE/py" && timeout --kill-after=10 "$SUITE_TIMEOUT" .venv/bin/python -m pytest \
     -q --junitxml="$xml" ${PYTEST_ARGS:-}) || rc=$?
@@ -209,7 +256,7 @@ for s in $SUITES; do
   "run_$s"
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     log "larder is no longer running after the $s suite; its last output:"
-    tail -n 50 "$WORK/larder.log" | sed 's/^/  | /' >&2 || true
+    tail -n 50 "$WORK/server/larder.log" | sed 's/^/  | /' >&2 || true
   fi
 done
 

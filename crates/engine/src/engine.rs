@@ -16,6 +16,7 @@ use crate::error::{CommandError, unknown_command};
 use crate::keyspace::Keyspace;
 use crate::scripting::{ScriptControl, Scripting};
 use crate::stats::Stats;
+use crate::value::Value;
 
 /// The Redis version larder reports to clients (`INFO`, `HELLO`): the command set it follows.
 pub const REDIS_VERSION: &str = "7.4.0";
@@ -153,6 +154,7 @@ impl Engine {
                 watched: Default::default(),
                 blocking_keys: Default::default(),
                 ready_keys: Vec::new(),
+                blocked_clients: 0,
                 rng: rand::rngs::SmallRng::from_os_rng(),
                 info,
                 aof: None,
@@ -331,7 +333,9 @@ impl Engine {
     }
 
     /// Registers a blocked client's keys, so pushes to them are signalled (see [`Engine::drain_ready_keys`]).
+    /// Called once per blocked client, with its keys without duplicates.
     pub fn register_blocked(&mut self, keys: &[Bytes]) {
+        self.server.blocked_clients += 1;
         for k in keys {
             *self.server.blocking_keys.entry(k.clone()).or_insert(0) += 1;
         }
@@ -339,6 +343,7 @@ impl Engine {
 
     /// Undoes [`Engine::register_blocked`] when a client is served, times out or disconnects.
     pub fn unregister_blocked(&mut self, keys: &[Bytes]) {
+        self.server.blocked_clients = self.server.blocked_clients.saturating_sub(1);
         for k in keys {
             if let Some(n) = self.server.blocking_keys.get_mut(k) {
                 *n -= 1;
@@ -353,6 +358,29 @@ impl Engine {
     /// clients blocked on them, first blocked first served.
     pub fn drain_ready_keys(&mut self) -> Vec<Bytes> {
         std::mem::take(&mut self.server.ready_keys)
+    }
+
+    /// Whether a client blocked by `argv` may be served from `key` now: the key holds a value of the type
+    /// the command works on (its table row's group). Like Redis's `handleClientsBlockedOnKey`, a client
+    /// blocked by BLPOP stays blocked when the key it waits on becomes a sorted set, and nobody is served
+    /// from a key that is gone again (an earlier client took its last element).
+    pub fn can_serve_blocked(&mut self, key: &[u8], argv: &[Bytes]) -> bool {
+        let Some(spec) = argv.first().and_then(|name| lookup(name)) else { return false };
+        let now = self.clock.now_ms();
+        let group = self.db.get(key, now).map(|e| match e.value {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "sortedset",
+        });
+        self.propagate_expired();
+        group == Some(spec.group)
+    }
+
+    /// The engine clock's time in Unix ms: the time base of [`crate::BlockedOn::deadline_ms`].
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 
     /// The checks before a command runs: it exists, the client may run it, the arity fits.

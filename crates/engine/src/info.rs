@@ -30,7 +30,12 @@ pub(crate) fn render(ctx: &Ctx<'_>, sections: &[String]) -> String {
         );
     }
     if want("clients") {
-        let _ = write!(out, "# Clients\r\nconnected_clients:{}\r\n\r\n", info.connected_clients());
+        let _ = write!(
+            out,
+            "# Clients\r\nconnected_clients:{}\r\nblocked_clients:{}\r\n\r\n",
+            info.connected_clients(),
+            ctx.server.blocked_clients
+        );
     }
     if want("memory") {
         let _ = write!(

@@ -47,8 +47,13 @@ pub struct Args {
     #[arg(long, env = "LARDER_MAX_REQUEST_SIZE", value_name = "BYTES")]
     pub max_request_size: Option<usize>,
 
+    /// How long a Lua script or function may run before other clients get a BUSY error and SCRIPT KILL
+    /// can stop it (Redis's busy-reply-threshold), in milliseconds. [default: 5000]
+    #[arg(long, env = "LARDER_BUSY_REPLY_THRESHOLD", value_name = "MS")]
+    pub busy_reply_threshold: Option<u64>,
+
     /// A TOML file with any of the keys above (`http`, `resp`, `token`, `read_only_token`, `data_dir`,
-    /// `max_request_size`, `log`).
+    /// `max_request_size`, `busy_reply_threshold`, `log`).
     #[arg(long, env = "LARDER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -71,6 +76,7 @@ struct FileConfig {
     read_only_token: Option<String>,
     data_dir: Option<PathBuf>,
     max_request_size: Option<usize>,
+    busy_reply_threshold: Option<u64>,
     log: Option<String>,
 }
 
@@ -83,6 +89,7 @@ pub struct Config {
     pub read_only_token: String,
     pub data_dir: PathBuf,
     pub max_request_size: usize,
+    pub busy_reply_threshold_ms: u64,
     pub log: String,
     pub quiet: bool,
     /// Whether the tokens were generated (and kept in the data dir) rather than given.
@@ -150,6 +157,10 @@ impl Config {
             token,
             read_only_token,
             data_dir,
+            busy_reply_threshold_ms: args
+                .busy_reply_threshold
+                .or(file.busy_reply_threshold)
+                .unwrap_or(5000),
             max_request_size: args
                 .max_request_size
                 .or(file.max_request_size)

@@ -17,7 +17,6 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::http::HeaderValue;
 use larder_engine::{Auth, ClientState, ConnectionCounters, Engine, ServerInfo, SystemClock};
-use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -107,15 +106,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ..ServerInfo::default()
     };
     let engine = Engine::new(Arc::new(SystemClock), info);
+    engine.script_control().set_busy_threshold(config.busy_reply_threshold_ms);
+    let shutdown = CancellationToken::new();
     let app = Arc::new(App {
-        backend: Backend::Embedded(Arc::new(Mutex::new(engine))),
+        backend: Backend::embedded(engine, shutdown.clone()),
         config,
         auth,
         connections,
         next_client_id: AtomicU64::new(1),
         responses: AtomicU64::new(1),
     });
-    let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
 
     let router = rest::router(app.clone());

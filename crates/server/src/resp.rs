@@ -17,6 +17,9 @@ use crate::App;
 /// Commands decoded from one read that run as one batch, at most.
 const MAX_BATCH: usize = 1024;
 
+/// Bytes read ahead (and kept for later) while the connection waits for a blocked command, at most.
+const MAX_READ_AHEAD: usize = 1024 * 1024;
+
 /// Accepts RESP connections until `shutdown`.
 pub async fn serve(
     app: Arc<App>,
@@ -85,7 +88,7 @@ async fn connection(
         while done < cmds.len() {
             let proto = client.protocol;
             replies.clear();
-            app.backend.execute_batch(&mut client, &cmds[done..], &mut replies).await;
+            let batch = app.backend.run_batch(&mut client, &cmds[done..], &mut replies).await;
             // The backend stops a batch right after a command that changed the connection's protocol or
             // authentication; that last reply already speaks the new protocol (HELLO 3 answers in RESP3).
             let n = replies.len();
@@ -93,6 +96,31 @@ async fn connection(
                 encode(r, if i + 1 == n { client.protocol } else { proto }, &mut wbuf);
             }
             done += replies.len();
+            if let Some(blocked) = batch.blocked {
+                // Like Redis: answer what came before, then nothing until the blocked command is answered.
+                // Later commands wait in the buffer; reading on lets a disconnect remove the waiter.
+                if !wbuf.is_empty() {
+                    stream.write_all(&wbuf).await?;
+                    wbuf.clear();
+                }
+                let wait = blocked.wait();
+                tokio::pin!(wait);
+                let reply = loop {
+                    if rbuf.capacity() - rbuf.len() < 4096 {
+                        rbuf.reserve(16 * 1024);
+                    }
+                    tokio::select! {
+                        r = &mut wait => break r,
+                        n = stream.read_buf(&mut rbuf), if rbuf.len() < MAX_READ_AHEAD => {
+                            if n? == 0 {
+                                return Ok(());
+                            }
+                        }
+                    }
+                };
+                encode(&reply, client.protocol, &mut wbuf);
+                done += 1;
+            }
             if client.close_after_reply {
                 break;
             }

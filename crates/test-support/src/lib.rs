@@ -36,6 +36,7 @@ impl TestServer {
             read_only_token: READ_ONLY_TOKEN.into(),
             data_dir: dir.path().to_path_buf(),
             max_request_size: 10 * 1024 * 1024,
+            busy_reply_threshold_ms: 5000,
             log: "warn".into(),
             quiet: true,
             generated_tokens: false,

@@ -11,7 +11,6 @@ from typing import Callable, Iterator
 
 import pytest
 from upstash_redis import Redis
-from upstash_redis.errors import UpstashError
 
 URL = os.environ.get("UPSTASH_REDIS_REST_URL", "")
 TOKEN = os.environ.get("UPSTASH_REDIS_REST_TOKEN", "")
@@ -84,11 +83,26 @@ def ro() -> Iterator[Redis]:
     client.close()
 
 
-def setup_or_skip(fn, what: str):
-    """Run a command needed only for setup (e.g. HSET); skip if the server lacks it."""
-    try:
-        return fn()
-    except UpstashError as e:
-        if "unknown command" in str(e).lower():
-            pytest.skip(f"server does not implement {what} (needed only for setup)")
-        raise
+# -- rate limiting (test_ratelimit*.py) -------------------------------------------------------
+
+HOUR_MS = 3_600_000
+
+
+@pytest.fixture
+def rl_prefix(request) -> Iterator[str]:
+    """A unique ratelimit prefix for one test; every key under it is deleted afterwards."""
+    global _counter
+    _counter += 1
+    name = request.node.name.replace("[", "-").replace("]", "")
+    prefix = f"compat:rl:py:{RUN_ID}:{name}:{_counter}"
+    yield prefix
+    _cleanup(prefix)
+
+
+def fresh_window(window_ms: int, need_ms: int) -> None:
+    """Sleep into the next window if fewer than need_ms remain in the current one."""
+    import time
+
+    left = window_ms - int(time.time() * 1000) % window_ms
+    if left < need_ms:
+        time.sleep((left + 5) / 1000)

@@ -179,3 +179,26 @@ async def test_async_client(k, encoding):
         before = redis._sync_token
         await redis.set(k("c"), "1")
         assert redis._sync_token and redis._sync_token != before
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("encoding", ["base64", None], ids=["base64", "plain"])
+async def test_async_client_collections(k, encoding):
+    """The asyncio client applies the same per-command conversions to collection replies."""
+    async with AsyncRedis(URL, TOKEN, rest_encoding=encoding, rest_retries=0) as redis:
+        assert await redis.hset(k("h"), values={"a": "1", "b": "OK"}) == 2
+        assert await redis.hgetall(k("h")) == {"a": "1", "b": "OK"}
+        assert await redis.hexists(k("h"), "a") is True
+        assert await redis.rpush(k("l"), "x", "y") == 2
+        assert await redis.lrange(k("l"), 0, -1) == ["x", "y"]
+        assert await redis.sadd(k("s"), "m") == 1
+        assert await redis.smismember(k("s"), "m", "n") == [True, False]
+        assert await redis.zadd(k("z"), {"p": 1.5, "q": 2}) == 2
+        assert await redis.zrange(k("z"), 0, -1, withscores=True) == [("p", 1.5), ("q", 2.0)]
+        assert await redis.zscore(k("z"), "q") == 2.0
+        assert await redis.eval("return redis.call('ZCARD', KEYS[1])", keys=[k("z")]) == 2
+        p = redis.pipeline()
+        p.hgetall(k("h"))
+        p.zpopmin(k("z"))
+        p.lpop(k("l"), 5)
+        assert await p.exec() == [{"a": "1", "b": "OK"}, [("p", 1.5)], ["x", "y"]]

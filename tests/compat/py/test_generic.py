@@ -8,7 +8,6 @@ import time
 import pytest
 from upstash_redis.errors import UpstashError
 
-from conftest import setup_or_skip
 
 
 def now() -> int:
@@ -180,7 +179,7 @@ def test_type(redis, k):
 
 
 def test_type_hash(redis, k):
-    setup_or_skip(lambda: redis.hset(k("h"), "f", "v"), "HSET")
+    assert redis.hset(k("h"), "f", "v") == 1
     assert redis.type(k("h")) == "hash"
 
 
@@ -236,9 +235,31 @@ def test_scan_match_count(redis, k):
 
 def test_scan_type(redis, k):
     redis.mset({k("s1"): "v", k("s2"): "v"})
-    setup_or_skip(lambda: redis.hset(k("h"), "f", "v"), "HSET")
+    assert redis.hset(k("h"), "f", "v") == 1
     assert scan_all(redis, match=k("*"), count=100, type="string") == [k("s1"), k("s2")]
     assert scan_all(redis, match=k("*"), count=100, type="hash") == [k("h")]
+
+
+def test_collection_types(redis, k):
+    """TYPE, SCAN TYPE, COPY, RENAME and EXPIRE on every collection type."""
+    redis.rpush(k("l"), "a", "b")
+    redis.sadd(k("s"), "x")
+    redis.zadd(k("z"), {"m": 1})
+    redis.hset(k("h"), "f", "v")
+    for name, type_ in {"l": "list", "s": "set", "z": "zset", "h": "hash"}.items():
+        assert redis.type(k(name)) == type_
+        assert scan_all(redis, match=k("*"), count=1000, type=type_) == [k(name)]
+        assert redis.copy(k(name), k(name + "-copy")) is True
+        assert redis.expire(k(name + "-copy"), 100) is True
+    assert redis.lrange(k("l-copy"), 0, -1) == ["a", "b"]
+    assert redis.smembers(k("s-copy")) == ["x"]
+    assert redis.zrange(k("z-copy"), 0, -1, withscores=True) == [("m", 1.0)]
+    assert redis.hgetall(k("h-copy")) == {"f": "v"}
+    redis.rpush(k("l"), "c")
+    assert redis.llen(k("l-copy")) == 2
+    assert redis.rename(k("z"), k("z2")) is True
+    assert redis.zscore(k("z2"), "m") == 1.0
+    assert 98 <= redis.ttl(k("h-copy")) <= 100
 
 
 def test_touch(redis, k):

@@ -35,6 +35,7 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     }
     ctx.db.insert(dst.clone(), entry, now);
     ctx.mark_dirty(1);
+    ctx.signal_ready(dst);
     Ok(Reply::Int(1))
 }
 
@@ -163,7 +164,8 @@ fn expire_generic(
     cmd: &'static str,
 ) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
-    let n = args.next_i64()?;
+    // Like Redis, the options are checked before the time's value.
+    let n = args.next_bytes()?;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     while let Some(w) = args.next_word() {
         if w.is("NX") {
@@ -191,6 +193,7 @@ fn expire_generic(
             "ERR GT and LT options at the same time are not compatible",
         ));
     }
+    let n = super::args::parse_i64(n).ok_or(CommandError::NotInteger)?;
     let at = unit.absolute_ms(n, ctx.now, cmd)?;
     let now = ctx.now;
     let Some(entry) = ctx.db.get(key, now) else { return Ok(Reply::Int(0)) };
@@ -245,6 +248,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, nx: bool) -> Result<Rep
     let entry = ctx.db.remove(src, now).expect("checked above");
     ctx.db.insert(dst.clone(), entry, now);
     ctx.mark_dirty(1);
+    ctx.signal_ready(dst);
     Ok(if nx { Reply::Int(1) } else { Reply::OK })
 }
 

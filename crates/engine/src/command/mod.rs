@@ -377,6 +377,8 @@ pub struct ServerState {
     pub blocking_keys: HashMap<Bytes, usize>,
     /// Blocking keys signalled ready since the last drain.
     pub ready_keys: Vec<Bytes>,
+    /// Clients blocked by a blocking command (INFO `blocked_clients`).
+    pub blocked_clients: usize,
     pub rng: rand::rngs::SmallRng,
     pub info: crate::ServerInfo,
     /// The AOF, when the propagation sink is one (MISCONF, BGREWRITEAOF, INFO persistence).

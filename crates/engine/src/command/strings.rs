@@ -64,38 +64,40 @@ pub(super) fn getdel(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     Ok(Reply::Bulk(v))
 }
 
+/// `GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST]`. Like Redis: options are read first (an option
+/// may repeat, the last wins), then the key (missing → nil), then its type, then the time's value.
 pub(super) fn getex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
-    let mut change: Option<Option<i64>> = None; // Some(None) = PERSIST, Some(Some(at)) = new expiry
+    let mut persist = false;
+    let mut expire: Option<(ExpireUnit, &Bytes)> = None;
     while let Some(w) = args.next_word() {
-        if change.is_some() {
+        if w.is("PERSIST") && expire.is_none() {
+            persist = true;
+        } else if let Some(unit) =
+            ExpireUnit::parse(w).filter(|u| !persist && expire.is_none_or(|(e, _)| e == *u))
+        {
+            expire = Some((unit, args.next_bytes().map_err(|_| CommandError::Syntax)?));
+        } else {
             return Err(CommandError::Syntax);
         }
-        if w.is("PERSIST") {
-            change = Some(None);
-            continue;
-        }
-        let unit = ExpireUnit::parse(w).ok_or(CommandError::Syntax)?;
-        let n = args.next_i64()?;
-        if n <= 0 {
-            return Err(CommandError::InvalidExpire("getex"));
-        }
-        change = Some(Some(unit.absolute_ms(n, ctx.now, "getex")?));
     }
     let Some(v) = get_string(ctx, key)? else { return Ok(Reply::Nil) };
-    match change {
-        None => {}
-        Some(None) if ctx.db.set_expire(key, None, ctx.now) => {
+    let at = match expire {
+        Some((unit, n)) => Some(expire_ms(unit, n, ctx.now, "getex")?),
+        None => None,
+    };
+    match at {
+        None if persist && ctx.db.set_expire(key, None, ctx.now) => {
             ctx.mark_dirty(1);
             ctx.propagate(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
         }
-        Some(None) => {}
-        Some(Some(at)) if at <= ctx.now as i64 => {
+        None => {}
+        Some(at) if at <= ctx.now as i64 => {
             ctx.db.remove(key, ctx.now);
             ctx.mark_dirty(1);
             ctx.propagate(vec![Bytes::from_static(b"DEL"), key.clone()]);
         }
-        Some(Some(at)) => {
+        Some(at) => {
             ctx.db.set_expire(key, Some(at as u64), ctx.now);
             ctx.mark_dirty(1);
             ctx.propagate(vec![Bytes::from_static(b"PEXPIREAT"), key.clone(), int_bytes(at)]);
@@ -137,8 +139,11 @@ pub(super) fn incrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
 
 pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
-    let by = ldouble::parse(args.next_bytes()?).ok_or(CommandError::NotFloat)?;
-    let current = match get_string(ctx, key)? {
+    let by = args.next_bytes()?;
+    // Like Redis: the key's type is checked before the increment is parsed.
+    let current = get_string(ctx, key)?;
+    let by = ldouble::parse(by).ok_or(CommandError::NotFloat)?;
+    let current = match current {
         Some(s) => ldouble::parse(&s).ok_or(CommandError::NotFloat)?,
         None => ldouble::LongDouble::ZERO,
     };
@@ -331,6 +336,16 @@ fn set_with_ttl(
     opts.exec(ctx, key, value)
 }
 
+/// Redis's `getExpireMillisecondsOrReply`: the time argument of SET/GETEX as absolute Unix ms; it must be
+/// a positive integer whose millisecond value does not overflow.
+fn expire_ms(unit: ExpireUnit, n: &[u8], now: u64, cmd: &'static str) -> Result<i64, CommandError> {
+    let n = parse_i64(n).ok_or(CommandError::NotInteger)?;
+    if n <= 0 {
+        return Err(CommandError::InvalidExpire(cmd));
+    }
+    unit.absolute_ms(n, now, cmd)
+}
+
 /// Normalises Redis's `start`/`end` (inclusive, negative from the end) over a length. `None` = empty.
 pub(crate) fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let len = len as i64;
@@ -414,11 +429,13 @@ struct SetOptions {
 }
 
 impl SetOptions {
-    /// Like Redis, an option may repeat (the last one wins) but may not conflict with another kind
-    /// (`NX` with `XX`, `EX` with `PX`, `KEEPTTL` with `EX`, ...).
+    /// Like Redis, options are read first — an option may repeat (the last one wins) but may not conflict
+    /// with another kind (`NX` with `XX`, `EX` with `PX`, `KEEPTTL` with `EX`, ...) — and only then is the
+    /// time's value checked.
     fn parse(args: &mut Args<'_>, now: u64) -> Result<SetOptions, CommandError> {
         let mut o = SetOptions::default();
-        let mut unit_seen: Option<ExpireUnit> = None;
+        let mut keepttl = false;
+        let mut expire: Option<(ExpireUnit, &Bytes)> = None;
         while let Some(w) = args.next_word() {
             if w.is("NX") && o.condition != Condition::IfExists {
                 o.condition = Condition::IfMissing;
@@ -426,21 +443,22 @@ impl SetOptions {
                 o.condition = Condition::IfExists;
             } else if w.is("GET") {
                 o.get = true;
-            } else if w.is("KEEPTTL") && unit_seen.is_none() {
-                o.expire = Some(Expiry::KeepTtl);
-            } else if let Some(unit) = ExpireUnit::parse(w).filter(|u| {
-                o.expire != Some(Expiry::KeepTtl) && unit_seen.is_none_or(|seen| seen == *u)
-            }) {
-                let n = args.next_i64()?;
-                if n <= 0 {
-                    return Err(CommandError::InvalidExpire("set"));
-                }
-                unit_seen = Some(unit);
-                o.expire = Some(Expiry::At(unit.absolute_ms(n, now, "set")?));
+            } else if w.is("KEEPTTL") && expire.is_none() {
+                keepttl = true;
+            } else if let Some(unit) =
+                ExpireUnit::parse(w).filter(|u| !keepttl && expire.is_none_or(|(e, _)| e == *u))
+                && !args.is_empty()
+            {
+                expire = Some((unit, args.next_bytes()?));
             } else {
                 return Err(CommandError::Syntax);
             }
         }
+        o.expire = match expire {
+            Some((unit, n)) => Some(Expiry::At(expire_ms(unit, n, now, "set")?)),
+            None if keepttl => Some(Expiry::KeepTtl),
+            None => None,
+        };
         Ok(o)
     }
 

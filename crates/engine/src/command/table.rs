@@ -1,7 +1,7 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
 use super::{
-    CommandSpec, Flags, Handler, KeySpec, hashes, keys, scripting, server, sets, strings,
+    CommandSpec, Flags, Handler, KeySpec, hashes, keys, lists, scripting, server, sets, strings,
     transactions, zsets,
 };
 
@@ -116,6 +116,28 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("HVALS",       "hvals",       2,  R,                         one(1),                      "hash",       hashes::hvals),
 
     // lists (rows in name order)
+    spec("BLMOVE",      "blmove",      6,  W.or(M).or(NS),            KeySpec::range(1, 2, 1),     "list",       lists::blmove),
+    spec("BLMPOP",      "blmpop",      -5, W,                         NK,                          "list",       lists::blmpop),
+    spec("BLPOP",       "blpop",       -3, W.or(NS),                  KeySpec::range(1, -2, 1),    "list",       lists::blpop),
+    spec("BRPOP",       "brpop",       -3, W.or(NS),                  KeySpec::range(1, -2, 1),    "list",       lists::brpop),
+    spec("BRPOPLPUSH",  "brpoplpush",  4,  W.or(M).or(NS),            KeySpec::range(1, 2, 1),     "list",       lists::brpoplpush),
+    spec("LINDEX",      "lindex",      3,  R,                         one(1),                      "list",       lists::lindex),
+    spec("LINSERT",     "linsert",     5,  W.or(M),                   one(1),                      "list",       lists::linsert),
+    spec("LLEN",        "llen",        2,  R.or(F),                   one(1),                      "list",       lists::llen),
+    spec("LMOVE",       "lmove",       5,  W.or(M),                   KeySpec::range(1, 2, 1),     "list",       lists::lmove),
+    spec("LMPOP",       "lmpop",       -4, W,                         NK,                          "list",       lists::lmpop),
+    spec("LPOP",        "lpop",        -2, W.or(F),                   one(1),                      "list",       lists::lpop),
+    spec("LPOS",        "lpos",        -3, R,                         one(1),                      "list",       lists::lpos),
+    spec("LPUSH",       "lpush",       -3, W.or(M).or(F),             one(1),                      "list",       lists::lpush),
+    spec("LPUSHX",      "lpushx",      -3, W.or(M).or(F),             one(1),                      "list",       lists::lpushx),
+    spec("LRANGE",      "lrange",      4,  R,                         one(1),                      "list",       lists::lrange),
+    spec("LREM",        "lrem",        4,  W,                         one(1),                      "list",       lists::lrem),
+    spec("LSET",        "lset",        4,  W.or(M),                   one(1),                      "list",       lists::lset),
+    spec("LTRIM",       "ltrim",       4,  W,                         one(1),                      "list",       lists::ltrim),
+    spec("RPOP",        "rpop",        -2, W.or(F),                   one(1),                      "list",       lists::rpop),
+    spec("RPOPLPUSH",   "rpoplpush",   3,  W.or(M),                   KeySpec::range(1, 2, 1),     "list",       lists::rpoplpush),
+    spec("RPUSH",       "rpush",       -3, W.or(M).or(F),             one(1),                      "list",       lists::rpush),
+    spec("RPUSHX",      "rpushx",      -3, W.or(M).or(F),             one(1),                      "list",       lists::rpushx),
 
     // sets (rows in name order)
     spec("SADD",        "sadd",        -3, W.or(M).or(F),             one(1),                      "set",        sets::sadd),

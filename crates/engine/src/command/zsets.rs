@@ -604,8 +604,10 @@ impl<'a> RangeRequest<'a> {
 
     /// Calls `f` with the elements of the range, in reply order.
     fn walk<'z>(&self, z: &'z ZSet, mut f: impl FnMut(&'z Bytes, f64)) {
-        // As in Redis, a negative offset walks past the end, and a negative count is no limit.
-        if self.offset < 0 {
+        // As in Redis, a negative offset walks past the end, and a negative count is no limit. By rank,
+        // Redis ignores `LIMIT offset -1` entirely (any offset); larder applies other LIMITs to the index range.
+        let ignored_by_rank = matches!(self.bounds, Bounds::Rank(..)) && self.count == -1;
+        if self.offset < 0 && !ignored_by_rank {
             return;
         }
         let skip = usize::try_from(self.offset).unwrap_or(usize::MAX);

@@ -8,6 +8,7 @@
 //! lock; after the busy threshold they answer other clients with `BUSY`.
 
 mod convert;
+pub mod libs;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -21,24 +22,61 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, V
 use crate::command::{Ctx, call_from_script};
 use crate::error::CommandError;
 
+/// The most memory the Lua state may allocate.
+pub const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
 /// How long a script may run before other clients get `BUSY` (Redis's `busy-reply-threshold`).
 pub const BUSY_THRESHOLD_MS: u64 = 5000;
 
 /// The state of the running script, shared with the front ends so they can answer `BUSY` and run
 /// `SCRIPT KILL` without taking the engine lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ScriptControl {
     running: AtomicBool,
     started_ms: AtomicU64,
     kill: AtomicBool,
     wrote: AtomicBool,
+    busy_threshold_ms: AtomicU64,
+}
+
+impl Default for ScriptControl {
+    fn default() -> ScriptControl {
+        ScriptControl {
+            running: AtomicBool::new(false),
+            started_ms: AtomicU64::new(0),
+            kill: AtomicBool::new(false),
+            wrote: AtomicBool::new(false),
+            busy_threshold_ms: AtomicU64::new(BUSY_THRESHOLD_MS),
+        }
+    }
 }
 
 impl ScriptControl {
+    /// Sets how long a script may run before other clients get `BUSY` (`--busy-reply-threshold`).
+    pub fn set_busy_threshold(&self, ms: u64) {
+        self.busy_threshold_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// Whether a script has been running for longer than the busy threshold at `now_ms`.
     pub fn is_busy(&self, now_ms: u64) -> bool {
         self.running.load(Ordering::Acquire)
-            && now_ms.saturating_sub(self.started_ms.load(Ordering::Acquire)) >= BUSY_THRESHOLD_MS
+            && now_ms.saturating_sub(self.started_ms.load(Ordering::Acquire))
+                >= self.busy_threshold_ms.load(Ordering::Relaxed)
+    }
+
+    /// The reply to a command that arrives while a script is busy: `SCRIPT KILL` and `FUNCTION KILL` stop
+    /// the script (unless it wrote); everything else gets Redis's `BUSY` error. This is the one place outside
+    /// the command table that recognises command names: it must work without the engine lock, which the
+    /// running script holds.
+    pub fn busy_reply(&self, argv: &[Bytes]) -> Reply {
+        let is =
+            |i: usize, w: &str| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+        if argv.len() == 2 && (is(0, "SCRIPT") || is(0, "FUNCTION")) && is(1, "KILL") {
+            return self.kill();
+        }
+        Reply::Error(
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.".into(),
+        )
     }
 
     /// Whether a script is running at all.
@@ -72,8 +110,9 @@ pub(crate) struct ScriptFlags {
     pub allow_oom: bool,
 }
 
+/// A cached script; its compiled function lives in the Lua table `Scripting::compiled` under its SHA1
+/// (mlua can hold only a few thousand Rust handles to Lua values at once, and the cache is unbounded).
 struct Script {
-    func: Function,
     flags: ScriptFlags,
 }
 
@@ -84,13 +123,12 @@ struct Library {
     functions: Vec<LibFunction>,
 }
 
-/// One registered function.
+/// One registered function; its callback lives in the Lua table `Scripting::callbacks` under its name.
 struct LibFunction {
     name: String,
     description: Option<String>,
     /// Flag names as given (`no-writes`, ...).
     flags: Vec<String>,
-    func: Function,
 }
 
 impl LibFunction {
@@ -112,6 +150,10 @@ pub(crate) struct Scripting {
     /// `function(f) return xpcall(f, handler) end`, with a handler that records the error line.
     runner: Function,
     scripts: HashMap<String, Script>,
+    /// SHA1 → compiled script function.
+    compiled: Table,
+    /// Function name → callback of every loaded library function.
+    callbacks: Table,
     /// Function libraries in load order.
     libraries: Vec<Library>,
     control: Arc<ScriptControl>,
@@ -249,6 +291,9 @@ impl Scripting {
     pub(crate) fn new(control: Arc<ScriptControl>) -> mlua::Result<Scripting> {
         let lua =
             Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
+        // A script that builds huge strings or tables fails with "not enough memory" instead of taking the
+        // whole machine's memory.
+        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         let globals = lua.globals();
         // The error handler records the script line the error came from, like Redis's
         // `__redis__err__handler`: the innermost frame of the user's script (errors raised by `error`, by
@@ -300,8 +345,16 @@ impl Scripting {
         hidden.raw_set("version_num", version_num(crate::REDIS_VERSION))?;
         hidden.raw_set(
             "sha1hex",
-            lua.create_function(|_, s: mlua::String| {
-                Ok(sha1_smol::Sha1::from(&s.as_bytes()[..]).digest().to_string())
+            // Like Redis, anything that is not a string or number hashes as the empty string.
+            lua.create_function(|_, v: Value| {
+                let bytes = match &v {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Integer(_) | Value::Number(_) => {
+                        v.to_string().unwrap_or_default().into_bytes()
+                    }
+                    _ => Vec::new(),
+                };
+                Ok(sha1_smol::Sha1::from(&bytes[..]).digest().to_string())
             })?,
         )?;
         hidden.raw_set(
@@ -346,6 +399,7 @@ impl Scripting {
         // they need not be deterministic).
         let rand_state = Arc::new(AtomicU64::new(srand48(rand::random::<i32>())));
         install_random(&lua, &rand_state)?;
+        libs::register(&lua)?;
         let (env, runner, fenv): (Table, Function, Table) = lua
             .load(SANDBOX)
             .set_name("=sandbox")
@@ -359,6 +413,7 @@ impl Scripting {
             }
             Ok(VmState::Continue)
         })?;
+        let (compiled, callbacks) = (lua.create_table()?, lua.create_table()?);
         Ok(Scripting {
             lua,
             hidden,
@@ -366,6 +421,8 @@ impl Scripting {
             fenv,
             runner,
             scripts: HashMap::new(),
+            compiled,
+            callbacks,
             libraries: Vec::new(),
             control,
             resp3,
@@ -381,7 +438,8 @@ impl Scripting {
     pub(crate) fn load(&mut self, body: &[u8]) -> Result<String, CommandError> {
         let sha = sha1_smol::Sha1::from(body).digest().to_string();
         if !self.scripts.contains_key(&sha) {
-            let script = self.compile(body)?;
+            let (script, func) = self.compile(body)?;
+            self.compiled.raw_set(sha.as_str(), func).map_err(lua_error)?;
             self.scripts.insert(sha.clone(), script);
         }
         Ok(sha)
@@ -395,10 +453,13 @@ impl Scripting {
     /// `SCRIPT FLUSH`: forgets every script.
     pub(crate) fn flush(&mut self) {
         self.scripts.clear();
+        if let Ok(t) = self.lua.create_table() {
+            self.compiled = t;
+        }
         self.lua.gc_collect().ok();
     }
 
-    fn compile(&self, body: &[u8]) -> Result<Script, CommandError> {
+    fn compile(&self, body: &[u8]) -> Result<(Script, Function), CommandError> {
         let (flags, code) = parse_shebang(body)?;
         let func = self
             .lua
@@ -416,7 +477,7 @@ impl Scripting {
                     one_line(&msg)
                 ))
             })?;
-        Ok(Script { func, flags })
+        Ok((Script { flags }, func))
     }
 
     /// `FUNCTION LOAD [REPLACE] code`: compiles a library, runs it to collect its functions, and stores it.
@@ -446,13 +507,13 @@ impl Scripting {
                 };
                 CommandError::custom(format!("ERR Error compiling function: {}", one_line(&msg)))
             })?;
-        let registered: RefCell<Vec<LibFunction>> = RefCell::new(Vec::new());
+        let registered: RefCell<Vec<(LibFunction, Function)>> = RefCell::new(Vec::new());
         let lua = &self.lua;
         let outcome = lua.scope(|scope| {
             let register = scope.create_function(|_, args: MultiValue| {
                 let f = parse_registration(&args)?;
                 let mut list = registered.borrow_mut();
-                if list.iter().any(|x| x.name == f.name) {
+                if list.iter().any(|(x, _)| x.name == f.0.name) {
                     return Err(mlua::Error::RuntimeError(
                         "Function already exists in the library".into(),
                     ));
@@ -486,11 +547,11 @@ impl Scripting {
                 one_line(&msg)
             )));
         }
-        let functions = registered.into_inner();
-        if functions.is_empty() {
+        let staged = registered.into_inner();
+        if staged.is_empty() {
             return Err(CommandError::custom("ERR No functions registered"));
         }
-        for f in &functions {
+        for (f, _) in &staged {
             let clash = self
                 .libraries
                 .iter()
@@ -502,6 +563,13 @@ impl Scripting {
                     f.name
                 )));
             }
+        }
+        // The old version's callbacks go, the new ones are stored in the callbacks table.
+        self.forget_callbacks(name.as_bytes());
+        let mut functions = Vec::with_capacity(staged.len());
+        for (f, callback) in staged {
+            self.callbacks.raw_set(f.name.as_str(), callback).map_err(lua_error)?;
+            functions.push(f);
         }
         let library = Library { name: name.clone(), code: code.clone(), functions };
         match self.libraries.iter_mut().find(|l| l.name == name) {
@@ -520,8 +588,18 @@ impl Scripting {
         out
     }
 
+    /// Removes the callbacks of library `name` from the callbacks table.
+    fn forget_callbacks(&mut self, name: &[u8]) {
+        if let Some(lib) = self.libraries.iter().find(|l| l.name.as_bytes() == name) {
+            for f in &lib.functions {
+                let _ = self.callbacks.raw_set(f.name.as_str(), Value::Nil);
+            }
+        }
+    }
+
     /// `FUNCTION DELETE`: whether the library existed.
     pub(crate) fn delete_library(&mut self, name: &[u8]) -> bool {
+        self.forget_callbacks(name);
         let before = self.libraries.len();
         self.libraries.retain(|l| l.name.as_bytes() != name);
         before != self.libraries.len()
@@ -530,6 +608,9 @@ impl Scripting {
     /// `FUNCTION FLUSH`.
     pub(crate) fn flush_libraries(&mut self) {
         self.libraries.clear();
+        if let Ok(t) = self.lua.create_table() {
+            self.callbacks = t;
+        }
     }
 
     /// `FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern]`.
@@ -605,8 +686,11 @@ impl Scripting {
         let Some(f) = found else {
             return Err(CommandError::custom("ERR Function not found"));
         };
-        let (func, fname, read_only) =
-            (f.func.clone(), f.name.clone(), read_only_call || f.no_writes());
+        let (func, fname, read_only) = (
+            self.callbacks.raw_get::<Function>(f.name.as_str()).map_err(lua_error)?,
+            f.name.clone(),
+            read_only_call || f.no_writes(),
+        );
         self.execute(
             ctx,
             &func,
@@ -640,7 +724,7 @@ impl Scripting {
         };
         let script = self.scripts.get(&sha).expect("loaded above");
         let read_only = read_only_call || script.flags.no_writes;
-        let func = script.func.clone();
+        let func = self.compiled.raw_get::<Function>(sha.as_str()).map_err(lua_error)?;
         self.execute(ctx, &func, Invocation::Script { keys, args }, &sha, "user_script", read_only)
     }
 
@@ -769,9 +853,17 @@ impl Scripting {
     }
 }
 
+/// An unexpected Lua error (out of memory, a broken state) as a command error.
+fn lua_error(e: mlua::Error) -> CommandError {
+    CommandError::custom(format!("ERR {}", one_line(&e.to_string())))
+}
+
 /// The message of an error raised from Rust, without mlua's decorations.
 fn error_message(e: &Value) -> String {
     fn inner(e: &mlua::Error) -> String {
+        if let Some(bytes) = libs::script_error_message(e) {
+            return String::from_utf8_lossy(bytes).into_owned();
+        }
         match e {
             mlua::Error::RuntimeError(m) => m.clone(),
             mlua::Error::CallbackError { cause, .. } => inner(cause),
@@ -876,7 +968,7 @@ fn valid_name(name: &str) -> bool {
 
 /// `redis.register_function(name, callback)` or `redis.register_function{function_name=..., callback=...,
 /// flags={...}, description=...}`.
-fn parse_registration(args: &MultiValue) -> mlua::Result<LibFunction> {
+fn parse_registration(args: &MultiValue) -> mlua::Result<(LibFunction, Function)> {
     let err = |m: &str| mlua::Error::RuntimeError(m.into());
     let (name, func, flags, description) = match (args.front(), args.get(1)) {
         (Some(Value::Table(t)), None) => {
@@ -918,7 +1010,7 @@ fn parse_registration(args: &MultiValue) -> mlua::Result<LibFunction> {
             return Err(err("unknown flag given"));
         }
     }
-    Ok(LibFunction { name, description, flags, func })
+    Ok((LibFunction { name, description, flags }, func))
 }
 
 // ---- math.random, like Redis's redisLrand48 ----

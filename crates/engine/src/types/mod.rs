@@ -6,7 +6,7 @@ mod set;
 mod zset;
 
 pub use hash::Hash;
-pub use list::List;
+pub use list::{End, List};
 pub(crate) use set::Member;
 pub use set::Set;
 pub use zset::{LexBound, LexRange, ScoreRange, ZSet};

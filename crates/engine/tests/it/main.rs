@@ -169,3 +169,38 @@ fn transcripts_against_redis() {
         failures.join("\n")
     );
 }
+
+/// The script cache keeps compiled functions inside Lua, not as Rust handles (mlua can hold only a few
+/// thousand of those): tens of thousands of distinct scripts and libraries must load and run.
+#[test]
+fn many_distinct_scripts_and_functions() {
+    let mut engine = Engine::new(Arc::new(ManualClock::new(0)), ServerInfo::default());
+    let mut client = engine.new_client("test".into());
+    let run = |e: &mut Engine, c: &mut larder_engine::ClientState, argv: &[&str]| {
+        e.execute(
+            c,
+            &argv.iter().map(|a| bytes::Bytes::copy_from_slice(a.as_bytes())).collect::<Vec<_>>(),
+        )
+    };
+    for i in 0..20_000 {
+        let body = format!("return {i}");
+        assert_eq!(
+            run(&mut engine, &mut client, &["EVAL", &body, "0"]),
+            larder_engine::Reply::Int(i)
+        );
+    }
+    for i in 0..10_000 {
+        let lib = format!(
+            "#!lua name=lib{i}\nredis.register_function('f{i}', function() return {i} end)"
+        );
+        run(&mut engine, &mut client, &["FUNCTION", "LOAD", &lib]);
+    }
+    assert_eq!(
+        run(&mut engine, &mut client, &["FCALL", "f9999", "0"]),
+        larder_engine::Reply::Int(9999)
+    );
+    assert_eq!(
+        run(&mut engine, &mut client, &["EVAL", "return 12345", "0"]),
+        larder_engine::Reply::Int(12345)
+    );
+}

@@ -1,6 +1,8 @@
 //! Server integration tests: the real server through `TestServer`, driven by real clients (reqwest for
 //! REST, the `redis` crate and raw sockets for RESP).
 
+mod blocking;
 mod cli;
 mod resp;
 mod rest;
+mod scripts;

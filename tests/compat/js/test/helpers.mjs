@@ -77,21 +77,3 @@ export async function rejects(promise) {
   }
   throw new Error("expected the command to fail, but it succeeded");
 }
-
-/**
- * Run a command needed only to set up a test (e.g. HSET to make a non-string key). When the
- * server does not know the command at all, skip the test instead of failing it: those commands
- * are outside the scope of this suite.
- */
-export async function setupOrSkip(t, fn, what) {
-  try {
-    return await fn();
-  } catch (e) {
-    if (/unknown command/i.test(String(e?.message))) {
-      t.skip(`server does not implement ${what} (needed only for setup)`);
-      return SKIPPED;
-    }
-    throw e;
-  }
-}
-export const SKIPPED = Symbol("skipped");

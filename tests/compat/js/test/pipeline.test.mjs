@@ -188,6 +188,25 @@ describe("concurrency", () => {
     assert.equal(await redis.get(k("c")), n);
   });
 
+  it("concurrent collection updates over separate HTTP requests are atomic", async (t) => {
+    const k = keyspace(t, "conc-collections");
+    const redis = newRedis({ enableAutoPipelining: false });
+    const n = 100;
+    const ids = Array.from({ length: n }, (_, i) => `e${i}`);
+    await Promise.all(ids.map((id) => redis.rpush(k("l"), id)));
+    assert.equal(await redis.llen(k("l")), n);
+    const popped = await Promise.all(ids.map(() => redis.lpop(k("l"))));
+    assert.deepEqual([...popped].sort(), [...ids].sort(), "every element popped exactly once");
+    await redis.sadd(k("s"), ...ids);
+    const spopped = await Promise.all(ids.map(() => redis.spop(k("s"))));
+    assert.deepEqual([...spopped].sort(), [...ids].sort(), "every member popped exactly once");
+    await Promise.all(ids.map(() => redis.hincrby(k("h"), "n", 2)));
+    await Promise.all(ids.map((_, i) => redis.zincrby(k("z"), i % 2 ? 1 : 2, "m")));
+    assert.equal(await redis.hget(k("h"), "n"), 2 * n);
+    assert.equal(await redis.zscore(k("z"), "m"), 1.5 * n);
+    assert.equal(await redis.exists(k("l"), k("s")), 0);
+  });
+
   it("concurrent transactions do not interleave", async (t) => {
     const k = keyspace(t, "conc-multi");
     const redis = newRedis();
