@@ -108,21 +108,15 @@ impl Reader {
             self.base += self.start as u64;
             self.start = 0;
         }
-        let len = self.buf.len();
-        let want = CHUNK.max(len);
-        self.buf.resize(len + want, 0);
+        let want = CHUNK.max(self.buf.len());
         let n = loop {
-            match self.file.read(&mut self.buf[len..]) {
+            match (&mut self.file).take(want as u64).read_to_end(&mut self.buf) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(len);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         };
-        self.buf.truncate(len + n);
-        if n == 0 {
+        if n < want {
             self.eof = true;
         }
         Ok(())
