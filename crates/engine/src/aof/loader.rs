@@ -471,7 +471,9 @@ pub(crate) fn canonical_dump(db: &Keyspace, now: u64) -> Vec<String> {
         let ttl = e.expire_at.map_or(String::new(), |t| format!(" @{t}"));
         let body = match &e.value {
             Value::Str(v) => format!("string {}", esc(v)),
-            Value::List(l) => format!("list len={}", l.len()),
+            Value::List(l) => {
+                format!("list {}", l.iter().map(|e| esc(e)).collect::<Vec<_>>().join(" "))
+            }
             Value::Set(s) => {
                 let mut m: Vec<String> = s.iter().map(|m| esc(&m.to_bytes())).collect();
                 m.sort();

@@ -204,8 +204,10 @@ pub(crate) fn serialize_entry(key: &Bytes, e: &Entry, out: &mut Vec<u8>) {
 
 /// The elements of a list, in order, as `RPUSH` batches.
 fn list_batches(key: &Bytes, l: &crate::value::List, out: &mut Vec<u8>) {
-    // The list family lands separately; until then lists have no elements to write.
-    let _ = (key, l, out);
+    let items: Vec<&Bytes> = l.iter().collect();
+    for chunk in items.chunks(BATCH) {
+        variadic(b"RPUSH", key, chunk.iter().map(|b| &b[..]), chunk.len(), out);
+    }
 }
 
 /// `<cmd> <key> <args...>` where `args` yields `n` slices.

@@ -161,7 +161,7 @@ fn random_command(op: u8, k1: u8, k2: u8, n: u16, now: u64) -> Vec<String> {
     let v = format!("v{}", n % 7);
     let int = (n % 50) as i64 - 10;
     let one = |s: String| vec![s];
-    match op % 48 {
+    match op % 60 {
         0 => one(format!("SET {a} {v}")),
         1 => one(format!("SET {a} {int} PX {}", 1 + n % 3000)),
         2 => one(format!("SET {a} {v} KEEPTTL")),
@@ -217,7 +217,19 @@ fn random_command(op: u8, k1: u8, k2: u8, n: u16, now: u64) -> Vec<String> {
         44 if n % 16 == 0 => one("FLUSHALL".into()),
         45 => one(format!("UNLINK {a}")),
         46 => one(format!("SETNX {a} {v}")),
-        _ => one(format!("GETSET {a} {v}")),
+        47 => one(format!("GETSET {a} {v}")),
+        48 => one(format!("RPUSH {a} {v} {int}")),
+        49 => one(format!("LPUSH {a} {v}")),
+        50 => one(format!("LPOP {a} {}", 1 + n % 2)),
+        51 => one(format!("RPOPLPUSH {a} {b}")),
+        52 => one(format!("LMOVE {a} {b} LEFT RIGHT")),
+        53 => one(format!("LSET {a} 0 {v}")),
+        54 => one(format!("LREM {a} 0 {v}")),
+        55 => one(format!("LTRIM {a} 1 -1")),
+        56 => one(format!("LINSERT {a} BEFORE {v} x{int}")),
+        57 => one(format!("BLPOP {a} {b} 0")),
+        58 => one(format!("LMPOP 2 {a} {b} RIGHT COUNT 2")),
+        _ => one(format!("RPUSHX {a} {v}")),
     }
 }
 
@@ -476,6 +488,9 @@ fn rewrite_interleaved(seed: u64, flush_during: bool) {
         random_write(&mut live, &mut rng);
         live.run(&format!("SET filler{i} {i}"));
         live.run(&format!("SADD bigset{} {i}", i % 3));
+        live.run(&format!("RPUSH list{} {i}", i % 2));
+        live.run(&format!("ZADD zset{} {i} m{i}", i % 2));
+        live.run(&format!("HSET hash{} f{i} {i}", i % 2));
     }
     assert!(matches!(live.run("BGREWRITEAOF"), Reply::Simple(_)));
     assert!(live.engine.rewrite_snapshot_active());
