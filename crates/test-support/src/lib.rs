@@ -37,6 +37,7 @@ impl TestServer {
             data_dir: dir.path().to_path_buf(),
             max_request_size: 10 * 1024 * 1024,
             busy_reply_threshold_ms: 5000,
+            aof: Default::default(),
             log: "warn".into(),
             quiet: true,
             generated_tokens: false,

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use larder_resp::Reply;
 
+use super::AofLoadError;
 use super::manifest::{self, Manifest};
 use super::record::{Parsed, is_torn_tail, parse, record_follows};
-use super::AofLoadError;
 use crate::clock::ManualClock;
 use crate::engine::Engine;
 use crate::keyspace::Keyspace;
@@ -192,8 +192,7 @@ fn replay(dir: &Path, manifest: &Manifest, engine: &mut Engine) -> Result<LoadSt
     let mut client = engine.new_client("aof-loader".into());
     client.authenticated = true;
     client.readonly = false;
-    let mut progress =
-        Progress { started, last: started, records_at_last: 0, bytes_at_last: 0 };
+    let mut progress = Progress { started, last: started, records_at_last: 0, bytes_at_last: 0 };
     let files: Vec<_> = manifest.files().collect();
     let n_incr = manifest.incrs.len();
     for (i, f) in files.iter().enumerate() {
@@ -247,7 +246,10 @@ fn replay_file(
                     return Err(corrupt(
                         path,
                         offset,
-                        format!("unknown command '{}'", String::from_utf8_lossy(&argv[0]).escape_debug()),
+                        format!(
+                            "unknown command '{}'",
+                            String::from_utf8_lossy(&argv[0]).escape_debug()
+                        ),
                     ));
                 }
                 if argv[0].eq_ignore_ascii_case(b"MULTI") {
@@ -273,7 +275,9 @@ fn replay_file(
                 None => return Ok(()),
                 Some(m) => break (m, "a MULTI without EXEC"),
             },
-            Next::Incomplete(offset) => break (multi_start.unwrap_or(offset), "an incomplete record"),
+            Next::Incomplete(offset) => {
+                break (multi_start.unwrap_or(offset), "an incomplete record");
+            }
             Next::Bad { offset, at, reason } => {
                 let torn = tearable
                     && r.rest(MAX_TAIL).map_err(io)?.is_some_and(|rest| is_torn_tail(&rest));
@@ -298,7 +302,8 @@ fn replay_file(
         path.display(),
         size - offset
     );
-    let f = OpenOptions::new().write(true).open(path).map_err(|e| AofLoadError::io("open", path, e))?;
+    let f =
+        OpenOptions::new().write(true).open(path).map_err(|e| AofLoadError::io("open", path, e))?;
     f.set_len(offset)
         .and_then(|()| f.sync_all())
         .map_err(|e| AofLoadError::io("truncate", path, e))?;
@@ -329,7 +334,11 @@ impl std::fmt::Display for CheckReport {
         match &self.problem {
             None => write!(f, "{file}: OK, {} records, {} bytes", self.records, self.size),
             Some((offset, reason)) => {
-                write!(f, "{file}: bad record at offset {offset}: {reason}; {} good records before it", self.records)?;
+                write!(
+                    f,
+                    "{file}: bad record at offset {offset}: {reason}; {} good records before it",
+                    self.records
+                )?;
                 if self.fixed {
                     write!(
                         f,
@@ -376,7 +385,10 @@ pub fn check(path: &Path, fix: bool) -> Result<CheckReport, AofLoadError> {
                 if crate::command::lookup(args[0]).is_none() {
                     break Some((
                         offset,
-                        format!("unknown command '{}'", String::from_utf8_lossy(args[0]).escape_debug()),
+                        format!(
+                            "unknown command '{}'",
+                            String::from_utf8_lossy(args[0]).escape_debug()
+                        ),
                     ));
                 }
                 if args[0].eq_ignore_ascii_case(b"MULTI") {
@@ -387,12 +399,15 @@ pub fn check(path: &Path, fix: bool) -> Result<CheckReport, AofLoadError> {
                 records += 1;
             }
             Next::End => {
-                break multi.map(|m| (m, "a MULTI without EXEC at the end of the file".to_string()));
+                break multi
+                    .map(|m| (m, "a MULTI without EXEC at the end of the file".to_string()));
             }
             Next::Incomplete(offset) => {
                 break Some((offset, "the file ends inside a record (a torn write)".to_string()));
             }
-            Next::Bad { offset, at, reason } => break Some((offset, format!("{reason} (at byte {at})"))),
+            Next::Bad { offset, at, reason } => {
+                break Some((offset, format!("{reason} (at byte {at})")));
+            }
         }
     };
     let Some((offset, reason)) = problem else {
@@ -418,7 +433,10 @@ pub fn check(path: &Path, fix: bool) -> Result<CheckReport, AofLoadError> {
     let tail_only = record_follows(&rest, |name| crate::command::lookup(name).is_some()).is_none();
     let mut fixed = false;
     if fix && tail_only {
-        let f = OpenOptions::new().write(true).open(path).map_err(|e| AofLoadError::io("open", path, e))?;
+        let f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| AofLoadError::io("open", path, e))?;
         f.set_len(cut)
             .and_then(|()| f.sync_all())
             .map_err(|e| AofLoadError::io("truncate", path, e))?;

@@ -68,7 +68,9 @@ impl Manifest {
                     "file" => name = Some(pair[1]),
                     "seq" => {
                         seq = Some(
-                            pair[1].parse::<u64>().map_err(|_| (n, format!("bad seq {:?}", pair[1])))?,
+                            pair[1]
+                                .parse::<u64>()
+                                .map_err(|_| (n, format!("bad seq {:?}", pair[1])))?,
                         )
                     }
                     "type" => kind = Some(pair[1]),
@@ -142,9 +144,11 @@ impl Manifest {
             line: 0,
             reason: "not UTF-8".into(),
         })?;
-        Manifest::parse(&text)
-            .map(Some)
-            .map_err(|(line, reason)| AofLoadError::Manifest { path, line, reason })
+        Manifest::parse(&text).map(Some).map_err(|(line, reason)| AofLoadError::Manifest {
+            path,
+            line,
+            reason,
+        })
     }
 
     /// Replaces the manifest atomically: write a temp file, fsync it, rename it over the manifest, fsync

@@ -62,17 +62,19 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
 }
 
 /// Reads `<prefix><digits>\r\n` at `*pos`. `Ok(None)`: a valid prefix that ends early.
-fn length(buf: &[u8], pos: &mut usize, prefix: u8, max: u64) -> Result<Option<u64>, (usize, String)> {
+fn length(
+    buf: &[u8],
+    pos: &mut usize,
+    prefix: u8,
+    max: u64,
+) -> Result<Option<u64>, (usize, String)> {
     let start = *pos;
     let what = if prefix == b'*' { "argument count" } else { "bulk length" };
     match buf.get(start) {
         None => return Ok(None),
         Some(&c) if c == prefix => {}
         Some(&c) => {
-            return Err((
-                start,
-                format!("expected '{}', found {}", prefix as char, show_byte(c)),
-            ));
+            return Err((start, format!("expected '{}', found {}", prefix as char, show_byte(c))));
         }
     }
     let mut n: u64 = 0;
@@ -91,7 +93,10 @@ fn length(buf: &[u8], pos: &mut usize, prefix: u8, max: u64) -> Result<Option<u6
                     None => return Ok(None),
                     Some(b'\n') => {}
                     Some(&c) => {
-                        return Err((i + 1, format!("expected LF after CR, found {}", show_byte(c))));
+                        return Err((
+                            i + 1,
+                            format!("expected LF after CR, found {}", show_byte(c)),
+                        ));
                     }
                 }
                 if n > max {

@@ -101,7 +101,12 @@ impl Snapshot {
 
     /// One bounded step of the walk over `live` (or the frozen table). Returns true when the walk is
     /// complete: every key of T0 has been serialized.
-    pub(crate) fn step(&mut self, live: &Dict<Bytes, Entry>, max_keys: usize, max_bytes: usize) -> bool {
+    pub(crate) fn step(
+        &mut self,
+        live: &Dict<Bytes, Entry>,
+        max_keys: usize,
+        max_bytes: usize,
+    ) -> bool {
         let Snapshot { done, cursor, started, out, frozen, keys } = self;
         let map = frozen.as_ref().unwrap_or(live);
         if *started && *cursor == 0 {

@@ -26,7 +26,9 @@ fn assert_same(got: &[String], want: &[String]) {
     if got != want {
         let only_got: Vec<_> = got.iter().filter(|l| !want.contains(l)).collect();
         let only_want: Vec<_> = want.iter().filter(|l| !got.contains(l)).collect();
-        panic!("reloaded keyspace differs\n  only after reload: {only_got:?}\n  only live:         {only_want:?}");
+        panic!(
+            "reloaded keyspace differs\n  only after reload: {only_got:?}\n  only live:         {only_want:?}"
+        );
     }
 }
 
@@ -201,7 +203,9 @@ fn random_command(op: u8, k1: u8, k2: u8, n: u16, now: u64) -> Vec<String> {
         36 => one(format!(
             "EVAL redis.call('SET',KEYS[1],ARGV[1]);redis.call('INCR',KEYS[2]);return(1) 2 {a} {b} {v}"
         )),
-        37 => one(format!("EVAL redis.call('DEL',KEYS[1]);redis.call('SADD',KEYS[1],ARGV[1]) 1 {a} {v}")),
+        37 => one(format!(
+            "EVAL redis.call('DEL',KEYS[1]);redis.call('SADD',KEYS[1],ARGV[1]) 1 {a} {v}"
+        )),
         38 => vec![
             "MULTI".into(),
             format!("SET {a} {v}"),
@@ -363,7 +367,10 @@ fn damage_before_the_tail_refuses_with_file_and_offset() {
     bad[ends[0]] = b'x';
     write_set(dir.path(), &[], &bad);
     let err = load(dir.path(), &mut new_engine(&clock)).unwrap_err();
-    assert!(matches!(err, AofLoadError::Corrupt { offset, .. } if offset == ends[0] as u64), "{err}");
+    assert!(
+        matches!(err, AofLoadError::Corrupt { offset, .. } if offset == ends[0] as u64),
+        "{err}"
+    );
     // An unknown command.
     let mut unknown = bytes.clone();
     encode_command(&argv("NOSUCHCMD x"), &mut unknown);
@@ -417,7 +424,8 @@ fn random_bytes_never_panic_the_loader_or_checker() {
     use rand::{Rng, SeedableRng};
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);
-    let (valid, _) = small_aof(dir.path(), &["SET a 1", "MULTI", "HSET h f v", "EXEC", "ZADD z 1 m"]);
+    let (valid, _) =
+        small_aof(dir.path(), &["SET a 1", "MULTI", "HSET h f v", "EXEC", "ZADD z 1 m"]);
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
     // One engine for every round (a new one starts a Lua state, slow in debug builds).
     let mut engine = new_engine(&clock);
@@ -572,7 +580,10 @@ fn crash_during_a_rewrite_leaves_a_loadable_set() {
     let mut live = Live::open(dir.path(), clock.clone(), config(FsyncPolicy::Always));
     assert!(!dir.path().join(base_name(2)).exists());
     live.run("SET after crash");
-    assert_eq!(live.run("BGREWRITEAOF"), Reply::simple("Background append only file rewriting started"));
+    assert_eq!(
+        live.run("BGREWRITEAOF"),
+        Reply::simple("Background append only file rewriting started")
+    );
     while live.engine.rewrite_step() {}
     live.sync();
     live.wait_rewrite();
@@ -613,7 +624,10 @@ fn bgrewriteaof_replies_and_info() {
     let clock = ManualClock::new(T0);
     let mut live = Live::open(dir.path(), clock.clone(), config(FsyncPolicy::EverySec));
     live.run("SET a 1");
-    assert_eq!(live.run("BGREWRITEAOF"), Reply::simple("Background append only file rewriting started"));
+    assert_eq!(
+        live.run("BGREWRITEAOF"),
+        Reply::simple("Background append only file rewriting started")
+    );
     assert!(
         matches!(live.run("BGREWRITEAOF"), Reply::Error(e) if e.contains("already in progress"))
     );
@@ -632,7 +646,9 @@ fn bgrewriteaof_replies_and_info() {
     // Without an AOF.
     let mut plain = new_engine(&clock);
     let mut c = plain.new_client("x".into());
-    assert!(matches!(plain.execute(&mut c, &argv("BGREWRITEAOF")), Reply::Error(e) if e.contains("disabled")));
+    assert!(
+        matches!(plain.execute(&mut c, &argv("BGREWRITEAOF")), Reply::Error(e) if e.contains("disabled"))
+    );
 }
 
 // ---- I/O errors ----
@@ -845,7 +861,8 @@ fn hook_cost() {
     let clock = ManualClock::new(T0);
     let mut e = new_engine(&clock);
     let mut c = e.new_client("x".into());
-    let cmds: Vec<Vec<Bytes>> = (0..100_000).map(|i| argv(&format!("SET k{} v", i % 1000))).collect();
+    let cmds: Vec<Vec<Bytes>> =
+        (0..100_000).map(|i| argv(&format!("SET k{} v", i % 1000))).collect();
     for round in 0..3 {
         let t = std::time::Instant::now();
         for a in &cmds {
@@ -854,4 +871,3 @@ fn hook_cost() {
         println!("round {round}: no snapshot: {:?}/command", t.elapsed() / cmds.len() as u32);
     }
 }
-

@@ -99,7 +99,10 @@ enum Op {
     /// Seal the current incr file and continue in a new one listed in the manifest (a rewrite starts).
     Switch,
     /// The rewrite's base is on disk: switch the manifest to it and the current incr file, delete the rest.
-    Finish { base: AofFile, size: u64 },
+    Finish {
+        base: AofFile,
+        size: u64,
+    },
 }
 
 /// What `INFO persistence` reports about the AOF.
@@ -162,10 +165,8 @@ impl AofLog {
                         reason: format!("missing, but the directory holds {name}"),
                     });
                 }
-                let m = Manifest {
-                    base: Some(AofFile { name: base_name(1), seq: 1 }),
-                    incrs: vec![],
-                };
+                let m =
+                    Manifest { base: Some(AofFile { name: base_name(1), seq: 1 }), incrs: vec![] };
                 let base = dir.join(base_name(1));
                 File::create(&base)
                     .and_then(|f| f.sync_all())
@@ -180,9 +181,7 @@ impl AofLog {
                 .and_then(|f| f.sync_all())
                 .map_err(|e| AofLoadError::io("create", &path, e))?;
             manifest.incrs.push(AofFile { name: incr_name(seq), seq });
-            manifest
-                .store(dir)
-                .map_err(|e| AofLoadError::io("write manifest in", dir, e))?;
+            manifest.store(dir).map_err(|e| AofLoadError::io("write manifest in", dir, e))?;
         }
         let last = manifest.incrs.last().expect("an incr file").clone();
         let path = manifest::path_of(dir, &last);
@@ -192,7 +191,8 @@ impl AofLog {
             .map_err(|e| AofLoadError::io("open", &path, e))?;
         let file_len =
             file.seek(SeekFrom::End(0)).map_err(|e| AofLoadError::io("open", &path, e))?;
-        let size_of = |f: &AofFile| std::fs::metadata(manifest::path_of(dir, f)).map_or(0, |m| m.len());
+        let size_of =
+            |f: &AofFile| std::fs::metadata(manifest::path_of(dir, f)).map_or(0, |m| m.len());
         let base_size = manifest.base.as_ref().map_or(0, size_of);
         let older: u64 = manifest.incrs[..manifest.incrs.len() - 1].iter().map(size_of).sum();
         for name in data_files(dir)? {
@@ -645,7 +645,9 @@ impl Flusher {
                             _ => self.file.write(&b[done..]),
                         };
                         match r {
-                            Ok(0) => break Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+                            Ok(0) => {
+                                break Err(std::io::Error::from(std::io::ErrorKind::WriteZero));
+                            }
                             Ok(n) => {
                                 if self.shared.config.fsync != FsyncPolicy::No {
                                     self.tail.extend_from_slice(&b[done..done + n]);
@@ -734,10 +736,7 @@ impl Flusher {
         let seq = self.manifest.next_incr_seq();
         let f = AofFile { name: incr_name(seq), seq };
         let path = manifest::path_of(&dir, &f);
-        let file = self
-            .fault()
-            .and_then(|()| File::create(&path))
-            .map_err(|e| AofError::io(&e))?;
+        let file = self.fault().and_then(|()| File::create(&path)).map_err(|e| AofError::io(&e))?;
         let mut m = self.manifest.clone();
         m.incrs.push(f);
         if let Err(e) = self.fault().and_then(|()| m.store(&dir)) {
@@ -796,10 +795,9 @@ impl Flusher {
     /// Publishes offsets and the outcome to the waiters.
     fn publish(&mut self, result: Result<(), AofError>) {
         let shared = self.shared.clone();
-        shared.current_size.store(
-            self.base_size + self.older_incr_size + self.file_len,
-            Ordering::Relaxed,
-        );
+        shared
+            .current_size
+            .store(self.base_size + self.older_incr_size + self.file_len, Ordering::Relaxed);
         let mut st = shared.state.lock();
         st.durable = self.durable;
         match result {
