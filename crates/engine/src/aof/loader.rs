@@ -142,7 +142,6 @@ impl Reader {
 
 /// Logs loading progress about once a second.
 struct Progress {
-    started: Instant,
     last: Instant,
     records_at_last: u64,
     bytes_at_last: u64,
@@ -150,7 +149,7 @@ struct Progress {
 
 impl Progress {
     fn tick(&mut self, stats: &LoadStats, file: &str) {
-        if stats.records % 1024 != 0 {
+        if !stats.records.is_multiple_of(1024) {
             return;
         }
         let now = Instant::now();
@@ -213,7 +212,6 @@ fn replay(dir: &Path, manifest: &Manifest, engine: &mut Engine) -> Result<LoadSt
         stats.records as f64 / secs,
         engine.dbsize(),
     );
-    let _ = progress.started;
     Ok(stats)
 }
 
@@ -307,7 +305,6 @@ fn replay_file(
     f.set_len(offset)
         .and_then(|()| f.sync_all())
         .map_err(|e| AofLoadError::io("truncate", path, e))?;
-    let _ = r.offset();
     stats.truncated = Some((path.to_path_buf(), offset, size - offset));
     Ok(())
 }

@@ -59,7 +59,7 @@ impl Manifest {
                 continue;
             }
             let words: Vec<&str> = line.split_ascii_whitespace().collect();
-            if words.len() % 2 != 0 {
+            if !words.len().is_multiple_of(2) {
                 return Err((n, "expected `file <name> seq <n> type <b|i|h>`".into()));
             }
             let (mut name, mut seq, mut kind) = (None, None, None);

@@ -129,7 +129,7 @@ pub fn is_torn_tail(buf: &[u8]) -> bool {
 pub fn record_follows(buf: &[u8], plausible: impl Fn(&[u8]) -> bool) -> Option<usize> {
     let mut i = 1;
     while i < buf.len() {
-        let Some(j) = memchr(b'*', &buf[i..]) else { return None };
+        let j = memchr(b'*', &buf[i..])?;
         let at = i + j;
         if buf[at - 1] == b'\n'
             && let Parsed::Record { args, .. } = parse(&buf[at..])

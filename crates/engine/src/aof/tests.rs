@@ -218,7 +218,7 @@ fn random_command(op: u8, k1: u8, k2: u8, n: u16, now: u64) -> Vec<String> {
         41 => one(format!("MSET {a} {v} {b} {int}")),
         42 => one(format!("HSETNX {a} {f} {v}")),
         43 => one(format!("ZADD {a} GT CH {int} {v}")),
-        44 if n % 16 == 0 => one("FLUSHALL".into()),
+        44 if n.is_multiple_of(16) => one("FLUSHALL".into()),
         45 => one(format!("UNLINK {a}")),
         46 => one(format!("SETNX {a} {v}")),
         47 => one(format!("GETSET {a} {v}")),
