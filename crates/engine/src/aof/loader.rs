@@ -191,7 +191,7 @@ fn replay(dir: &Path, manifest: &Manifest, engine: &mut Engine) -> Result<LoadSt
     let mut client = engine.new_client("aof-loader".into());
     client.authenticated = true;
     client.readonly = false;
-    let mut progress = Progress { started, last: started, records_at_last: 0, bytes_at_last: 0 };
+    let mut progress = Progress { last: started, records_at_last: 0, bytes_at_last: 0 };
     let files: Vec<_> = manifest.files().collect();
     let n_incr = manifest.incrs.len();
     for (i, f) in files.iter().enumerate() {
