@@ -412,13 +412,14 @@ impl BlockedCommand {
             () = sleep_until(deadline) => None,
             () = embedded.shutdown.cancelled() => None,
         };
+        let was_served = served.is_some();
         let mut reply = match served {
             Some(r) => r,
             None => self.give_up(),
         };
         self.finished = true;
-        // Serving it may have written (a pop): under `always`, answer once that is on disk.
-        if let Some(aof) = &embedded.always {
+        // Serving it wrote (a pop): under `always`, answer once that is on disk.
+        if let Some(aof) = embedded.always.as_ref().filter(|_| was_served) {
             let mut wrote = Durable::new(&embedded);
             wrote.offset = aof.appended_offset();
             wrote.wrote = vec![0];
