@@ -269,3 +269,45 @@ async fn a_damaged_file_refuses_to_start_with_the_repair_command() {
     assert!(msg.contains("offset"), "{msg}");
     assert!(msg.contains("larder check-aof --fix"), "{msg}");
 }
+
+#[test]
+fn flags_environment_and_file_configure_the_aof() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = larder_server::Args {
+        token: Some("a-long-token".into()),
+        read_only_token: Some("another-token".into()),
+        data_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let c = larder_server::Config::resolve(base.clone()).unwrap();
+    assert!(c.aof.enabled);
+    assert_eq!(c.aof.fsync, FsyncPolicy::EverySec);
+    assert_eq!((c.aof.auto_rewrite_percentage, c.aof.auto_rewrite_min_size), (100, 64 << 20));
+    let c = larder_server::Config::resolve(larder_server::Args {
+        appendonly: Some("no".into()),
+        appendfsync: Some("always".into()),
+        auto_aof_rewrite_percentage: Some(0),
+        ..base.clone()
+    })
+    .unwrap();
+    assert!(!c.aof.enabled);
+    assert_eq!(c.aof.fsync, FsyncPolicy::Always);
+    assert_eq!(c.aof.auto_rewrite_percentage, 0);
+    let err = larder_server::Config::resolve(larder_server::Args {
+        appendfsync: Some("sometimes".into()),
+        ..base.clone()
+    })
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("always, everysec or no"), "{err:#}");
+    let file = dir.path().join("larder.toml");
+    std::fs::write(
+        &file,
+        "appendonly = false\nappendfsync = \"no\"\nauto_aof_rewrite_min_size = 1024\n",
+    )
+    .unwrap();
+    let c =
+        larder_server::Config::resolve(larder_server::Args { config: Some(file), ..base }).unwrap();
+    assert!(!c.aof.enabled);
+    assert_eq!(c.aof.fsync, FsyncPolicy::No);
+    assert_eq!(c.aof.auto_rewrite_min_size, 1024);
+}
