@@ -3,6 +3,8 @@
 
 mod blocking;
 mod cli;
+mod crash;
+mod persistence;
 mod resp;
 mod rest;
 mod scripts;
