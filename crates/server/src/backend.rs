@@ -278,13 +278,10 @@ impl Backend {
 
     /// One step of AOF work: starts a requested or automatic rewrite, serializes a bounded part of a
     /// running one. True while the rewrite's snapshot has more to do (call again after a short pause).
+    /// Blocks for the engine lock: call it from a blocking thread, not a runtime thread.
     pub fn rewrite_step(&self) -> bool {
         match self {
-            Backend::Embedded(e) => match e.core.try_lock_for(Duration::from_millis(1)) {
-                Some(mut core) => core.engine.rewrite_step(),
-                // Busy (a script runs): try again soon.
-                None => true,
-            },
+            Backend::Embedded(e) => e.core.lock().engine.rewrite_step(),
         }
     }
 

@@ -207,16 +207,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
     });
     if aof.is_some() {
-        // AOF rewrites: steps of about a millisecond under the engine lock, with pauses between them.
+        // AOF rewrites: steps of about a millisecond under the engine lock, with pauses between them, on a
+        // blocking thread, so waiting for the lock (a long script holds it) never stalls a runtime thread.
         let (bg, token) = (app.clone(), shutdown.clone());
-        tracker.spawn(async move {
-            loop {
+        tracker.spawn_blocking(move || {
+            while !token.is_cancelled() {
                 let more = bg.backend.rewrite_step();
-                let pause = Duration::from_millis(if more { 1 } else { 100 });
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    () = token.cancelled() => return,
-                }
+                std::thread::sleep(Duration::from_millis(if more { 1 } else { 100 }));
             }
         });
     }
