@@ -112,6 +112,12 @@ impl ServerInfo {
 pub trait Propagate: Send {
     /// One command that reproduces a change when replayed through `execute`.
     fn propagate(&mut self, argv: &[Bytes]);
+
+    /// The AOF behind this sink, if it is one: the engine then refuses writes while the AOF cannot write
+    /// (`MISCONF`), runs `BGREWRITEAOF` and automatic rewrites, and reports `INFO persistence`.
+    fn aof(&self) -> Option<crate::aof::AofHandle> {
+        None
+    }
 }
 
 /// The engine: one keyspace and the command dispatcher.
@@ -121,6 +127,8 @@ pub struct Engine {
     server: ServerState,
     sink: Option<Box<dyn Propagate>>,
     next_client_id: AtomicU64,
+    /// The engine's side of an AOF rewrite whose keyspace snapshot is being serialized.
+    rewrite: Option<crate::aof::rewrite::Job>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -149,15 +157,100 @@ impl Engine {
                 blocked_clients: 0,
                 rng: rand::rngs::SmallRng::from_os_rng(),
                 info,
+                aof: None,
+                rewrite_requested: false,
             },
             sink: None,
             next_client_id: AtomicU64::new(1),
+            rewrite: None,
         }
     }
 
     /// Sends every future change to `sink`.
     pub fn set_propagation(&mut self, sink: Box<dyn Propagate>) {
+        self.server.aof = sink.aof();
         self.sink = Some(sink);
+    }
+
+    /// Replaces the clock, returning the old one (the AOF loader replays at time 0, so nothing expires
+    /// while loading, like Redis).
+    pub(crate) fn replace_clock(&mut self, clock: Arc<dyn Clock>) -> Arc<dyn Clock> {
+        std::mem::replace(&mut self.clock, clock)
+    }
+
+    /// One step of background AOF work, for the server's tick: starts a rewrite that `BGREWRITEAOF`
+    /// asked for or that the files' growth calls for, and serializes a bounded part of the keyspace
+    /// snapshot of a running one (at most `aof::rewrite::STEP_KEYS` keys). Returns true while the
+    /// snapshot has more to serialize: call again soon (after letting other clients in).
+    pub fn rewrite_step(&mut self) -> bool {
+        use crate::aof::rewrite::{STEP_BYTES, STEP_KEYS};
+        self.rewrite_step_bounded(STEP_KEYS, STEP_BYTES)
+    }
+
+    /// [`Engine::rewrite_step`] with explicit bounds (tests use tiny steps).
+    pub(crate) fn rewrite_step_bounded(&mut self, max_keys: usize, max_bytes: usize) -> bool {
+        if self.rewrite.is_none() {
+            let due = self.server.rewrite_requested
+                || self.server.aof.as_ref().is_some_and(|a| a.auto_rewrite_due());
+            if !due || !self.start_rewrite() {
+                return false;
+            }
+        }
+        let Some(job) = &self.rewrite else { return false };
+        if job.backlogged() {
+            return true;
+        }
+        let complete = self.db.snapshot_step(max_keys, max_bytes);
+        let out = self.db.take_snapshot_output();
+        let ok = job.send(out) && (!complete || job.finish());
+        if !ok || complete {
+            let keys = self.db.end_snapshot();
+            self.rewrite = None;
+            if ok {
+                tracing::debug!(keys, "AOF rewrite snapshot serialized");
+            } else {
+                tracing::warn!("AOF rewrite abandoned: its writer stopped");
+            }
+            return false;
+        }
+        true
+    }
+
+    /// Starts a rewrite now (between two commands, under the engine lock): the AOF switches to a new incr
+    /// file and the keyspace starts its copy-on-write snapshot.
+    fn start_rewrite(&mut self) -> bool {
+        self.server.rewrite_requested = false;
+        let Some(aof) = &self.server.aof else { return false };
+        match aof.begin_rewrite() {
+            Ok(job) => {
+                let prelude = self
+                    .server
+                    .scripting
+                    .as_ref()
+                    .map(|s| s.libraries_as_commands())
+                    .unwrap_or_default();
+                self.db.begin_snapshot(prelude);
+                self.rewrite = Some(job);
+                true
+            }
+            Err(e) => {
+                tracing::warn!("AOF rewrite not started: {e}");
+                false
+            }
+        }
+    }
+
+    /// Whether an AOF rewrite snapshot is being serialized (its keyspace hook is active).
+    pub fn rewrite_snapshot_active(&self) -> bool {
+        self.db.snapshot_active()
+    }
+
+    /// The live keyspace in a canonical text form (sorted; values, expiry times, hash field expiry
+    /// times), for tests that compare two engines.
+    #[doc(hidden)]
+    pub fn canonical_dump(&mut self) -> Vec<String> {
+        let now = self.clock.now_ms();
+        crate::aof::loader::canonical_dump(&self.db, now)
     }
 
     /// A new client state with a fresh id. Clients start unauthenticated when a password is configured.
@@ -191,13 +284,18 @@ impl Engine {
     /// Runs one command for `client`.
     pub fn execute(&mut self, client: &mut ClientState, argv: &[Bytes]) -> Reply {
         let now_us = self.clock.now_us();
-        match self.dispatch(client, argv, now_us) {
+        let reply = match self.dispatch(client, argv, now_us) {
             Ok(r) => r,
             Err(e) => {
                 self.server.stats.error_replies += 1;
                 Reply::Error(e.to_string().into())
             }
+        };
+        // BGREWRITEAOF starts its rewrite between two commands, after its transaction propagated.
+        if self.server.rewrite_requested && client.multi.is_none() {
+            self.start_rewrite();
         }
+        reply
     }
 
     /// Runs `cmds` as one transaction (REST `/multi-exec`): every command is checked first, and if any is
@@ -310,6 +408,12 @@ impl Engine {
             self.server.stats.rejected_calls += 1;
             return Err(CommandError::NoPerm(spec.lower.to_string()));
         }
+        if spec.is_write()
+            && let Some(e) = self.server.aof_error()
+        {
+            self.server.stats.rejected_calls += 1;
+            return Err(e);
+        }
         Ok(spec)
     }
 
@@ -348,7 +452,9 @@ impl Engine {
         let result = (spec.handler)(&mut ctx, Args::new(argv));
         let (dirty, propagate_as) = (ctx.dirty, ctx.propagate_as.take());
         self.propagate_expired();
-        if result.is_ok() && dirty > 0 {
+        // Like Redis, whatever changed is propagated, even by a command that then failed (a script that
+        // wrote and then raised an error keeps its writes).
+        if dirty > 0 {
             self.server.stats.dirty += dirty;
             self.server.touch_keys(spec.keys.keys(argv));
             if let Some(sink) = &mut self.sink {

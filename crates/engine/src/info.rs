@@ -47,11 +47,34 @@ pub(crate) fn render(ctx: &Ctx<'_>, sections: &[String]) -> String {
         );
     }
     if want("persistence") {
+        let aof = ctx.server.aof.as_ref().map(|a| a.info());
         let _ = write!(
             out,
-            "# Persistence\r\nloading:0\r\naof_enabled:{}\r\n\r\n",
-            info.aof_enabled as u8
+            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:{}\r\n",
+            stats.dirty,
+            aof.is_some() as u8
         );
+        let a = aof.unwrap_or_default();
+        let ok = |b: bool| if b || ctx.server.aof.is_none() { "ok" } else { "err" };
+        let _ = write!(
+            out,
+            "aof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_last_write_status:{}\r\n",
+            a.rewrite_in_progress as u8,
+            (ctx.server.rewrite_requested && !a.rewrite_in_progress) as u8,
+            a.last_rewrite_time_sec,
+            a.current_rewrite_time_sec,
+            ok(a.last_bgrewrite_ok),
+            a.rewrites,
+            ok(a.last_write_ok),
+        );
+        if ctx.server.aof.is_some() {
+            let _ = write!(
+                out,
+                "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+                a.current_size, a.base_size, a.buffer_length,
+            );
+        }
+        out.push_str("\r\n");
     }
     if want("stats") {
         let _ = write!(

@@ -9,6 +9,7 @@
 use bytes::Bytes;
 use rand::Rng;
 
+use crate::aof::rewrite::Snapshot;
 use crate::dict::Dict;
 use crate::error::CommandError;
 use crate::value::{Kind, Value};
@@ -59,6 +60,17 @@ pub struct Keyspace {
     expired_fields: Vec<(Bytes, Vec<Bytes>)>,
     /// Number of keys deleted by expiry since start (INFO `expired_keys`).
     pub expired_total: u64,
+    /// The copy-on-write snapshot of an AOF rewrite in progress (see `aof::rewrite`). Every `&mut` path
+    /// that can change, create or delete a key calls [`cow`] first; `None` (the usual case) costs one test.
+    snapshot: Option<Box<Snapshot>>,
+}
+
+/// The rewrite hook: before `key` changes, a snapshot in progress serializes its old value (once).
+#[inline(always)]
+fn cow(snapshot: &mut Option<Box<Snapshot>>, map: &Dict<Bytes, Entry>, key: &[u8], creating: bool) {
+    if let Some(s) = snapshot {
+        s.before_write(map, key, creating);
+    }
 }
 
 impl Keyspace {
@@ -82,6 +94,7 @@ impl Keyspace {
     fn expire_if_needed(&mut self, key: &[u8], now: u64) -> bool {
         let Some(e) = self.map.get(key) else { return false };
         if e.is_expired(now) {
+            cow(&mut self.snapshot, &self.map, key, false);
             if let Some((k, _)) = self.map.remove_entry(key) {
                 self.volatile.remove(key);
                 self.field_volatile.remove(key);
@@ -91,6 +104,7 @@ impl Keyspace {
             return true;
         }
         if matches!(&e.value, Value::Hash(h) if h.has_expired_fields(now)) {
+            cow(&mut self.snapshot, &self.map, key, false);
             self.expire_fields(key, now);
         }
         false
@@ -116,6 +130,7 @@ impl Keyspace {
 
     /// The live entry at `key`, mutably. Changing `expire_at` through it must go through [`Keyspace::set_expire`].
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        cow(&mut self.snapshot, &self.map, key, false);
         self.expire_if_needed(key, now);
         self.map.get_mut(key)
     }
@@ -153,6 +168,7 @@ impl Keyspace {
         key: &Bytes,
         now: u64,
     ) -> Result<&mut T, CommandError> {
+        cow(&mut self.snapshot, &self.map, key, true);
         self.expire_if_needed(key, now);
         let entry = self.map.get_or_insert_with(key.clone(), || Entry::new(T::default().wrap()));
         T::of_mut(&mut entry.value).ok_or(CommandError::WrongType)
@@ -161,6 +177,7 @@ impl Keyspace {
     /// Deletes `key` if it holds an empty collection. Returns whether it did.
     pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
         if self.map.get(key).is_some_and(|e| e.value.is_empty_collection()) {
+            cow(&mut self.snapshot, &self.map, key, false);
             if let Some(e) = self.map.remove(key)
                 && e.expire_at.is_some()
             {
@@ -191,6 +208,7 @@ impl Keyspace {
 
     /// Stores `entry` at `key`, replacing any value and expiry. Returns the previous live entry.
     pub fn insert(&mut self, key: Bytes, entry: Entry, now: u64) -> Option<Entry> {
+        cow(&mut self.snapshot, &self.map, &key, true);
         self.expire_if_needed(&key, now);
         let volatile = entry.expire_at.is_some();
         let old = match self.map.get_mut(&key[..]) {
@@ -221,6 +239,7 @@ impl Keyspace {
 
     /// Removes `key`, returning its live entry.
     pub fn remove(&mut self, key: &[u8], now: u64) -> Option<Entry> {
+        cow(&mut self.snapshot, &self.map, key, false);
         self.expire_if_needed(key, now);
         let e = self.map.remove(key)?;
         if e.expire_at.is_some() {
@@ -232,6 +251,7 @@ impl Keyspace {
 
     /// Sets or clears the expiry of an existing live key. Returns false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], at: Option<u64>, now: u64) -> bool {
+        cow(&mut self.snapshot, &self.map, key, false);
         self.expire_if_needed(key, now);
         let Some((k, e)) = self.map.get_key_value(key) else { return false };
         let k = k.clone();
@@ -253,7 +273,10 @@ impl Keyspace {
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.map = Dict::default();
+        let old = std::mem::take(&mut self.map);
+        if let Some(s) = &mut self.snapshot {
+            s.freeze(old);
+        }
         self.volatile = Dict::default();
         self.field_volatile = Dict::default();
     }
@@ -360,6 +383,35 @@ impl Keyspace {
         }
         sampled += keys.len();
         (sampled, deleted)
+    }
+
+    /// Starts the copy-on-write snapshot of an AOF rewrite; its output starts with `prelude`.
+    pub(crate) fn begin_snapshot(&mut self, prelude: Vec<u8>) {
+        self.snapshot = Some(Box::new(Snapshot::new(prelude)));
+    }
+
+    /// One bounded step of the snapshot walk; true when every key of the snapshot has been serialized
+    /// (or no snapshot runs).
+    pub(crate) fn snapshot_step(&mut self, max_keys: usize, max_bytes: usize) -> bool {
+        match &mut self.snapshot {
+            Some(s) => s.step(&self.map, max_keys, max_bytes),
+            None => true,
+        }
+    }
+
+    /// The snapshot's serialized bytes produced since the last call.
+    pub(crate) fn take_snapshot_output(&mut self) -> Vec<u8> {
+        self.snapshot.as_mut().map(|s| s.take_output()).unwrap_or_default()
+    }
+
+    /// Ends the snapshot (complete or abandoned), freeing its done set and any frozen table.
+    pub(crate) fn end_snapshot(&mut self) -> u64 {
+        self.snapshot.take().map_or(0, |s| s.keys)
+    }
+
+    /// Whether a rewrite snapshot is in progress.
+    pub(crate) fn snapshot_active(&self) -> bool {
+        self.snapshot.is_some()
     }
 
     /// A step of incremental rehashing for the keyspace's tables (the server's background tick).

@@ -7,6 +7,7 @@
 //! **Architecture Invariant:** no tokio, no HTTP, no JSON here; the only protocol crate it knows is
 //! `larder-resp`, for the `Reply` type.
 
+pub mod aof;
 mod client;
 mod clock;
 pub mod command;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use larder_engine::aof::{Durability, FsyncPolicy};
 use larder_engine::scripting::ScriptControl;
 use larder_engine::{
     BlockedOn, ClientState, Clock, CommandError, Engine, Flags, SystemClock, lookup,
@@ -51,6 +52,8 @@ pub struct Embedded {
     shutdown: CancellationToken,
     /// The running script's state, readable without the lock (which a running script holds).
     script: Arc<ScriptControl>,
+    /// The AOF when its policy is `always`: a reply is sent only once its writes are on disk.
+    always: Option<Durability>,
 }
 
 /// What a batch gets instead of the engine lock while a script is busy: one reply per command.
@@ -119,11 +122,23 @@ pub struct Batch {
 impl Backend {
     /// The embedded engine. `shutdown` answers every blocked command with its timeout reply.
     pub fn embedded(engine: Engine, shutdown: CancellationToken) -> Backend {
+        Backend::embedded_with_aof(engine, shutdown, None)
+    }
+
+    /// The embedded engine writing the AOF behind `aof` (already its propagation sink). Under
+    /// `--appendfsync always`, replies wait until their writes are durable.
+    pub fn embedded_with_aof(
+        engine: Engine,
+        shutdown: CancellationToken,
+        aof: Option<Durability>,
+    ) -> Backend {
         let script = engine.script_control();
+        let always = aof.filter(|a| a.policy() == FsyncPolicy::Always);
         Backend::Embedded(Arc::new(Embedded {
             core: Mutex::new(Core { engine, waiters: Waiters::default() }),
             shutdown,
             script,
+            always,
         }))
     }
 
@@ -163,32 +178,40 @@ impl Backend {
                 if may_run_long(cmds) {
                     tokio::task::yield_now().await;
                 }
-                let mut core = match e.lock(cmds).await {
-                    Ok(core) => core,
-                    Err(busy) => {
-                        out.extend(busy);
-                        return Batch { dirty: 0, blocked: None };
+                let first = out.len();
+                let (dirty, blocked, wrote) = {
+                    let mut core = match e.lock(cmds).await {
+                        Ok(core) => core,
+                        Err(busy) => {
+                            out.extend(busy);
+                            return Batch { dirty: 0, blocked: None };
+                        }
+                    };
+                    let mut blocked = None;
+                    let mut wrote = Durable::new(e);
+                    for argv in cmds {
+                        let before = wrote.offset();
+                        let reply = guarded(|| core.engine.execute(client, argv))
+                            .unwrap_or_else(internal_error);
+                        wrote.note(before, argv);
+                        // Like Redis, serve the clients a command unblocked before the next command runs.
+                        core.serve_ready();
+                        if let Some(on) = client.blocked.take() {
+                            blocked = Some(core.park(e, client, argv, on, reply));
+                            break;
+                        }
+                        out.push(reply);
+                        if client.close_after_reply
+                            || client.protocol != proto
+                            || client.authenticated != authed
+                        {
+                            break;
+                        }
                     }
+                    (core.engine.dirty(), blocked, wrote)
                 };
-                let mut blocked = None;
-                for argv in cmds {
-                    let reply = guarded(|| core.engine.execute(client, argv))
-                        .unwrap_or_else(internal_error);
-                    // Like Redis, serve the clients a command unblocked before the next command runs.
-                    core.serve_ready();
-                    if let Some(on) = client.blocked.take() {
-                        blocked = Some(core.park(e, client, argv, on, reply));
-                        break;
-                    }
-                    out.push(reply);
-                    if client.close_after_reply
-                        || client.protocol != proto
-                        || client.authenticated != authed
-                    {
-                        break;
-                    }
-                }
-                Batch { dirty: core.engine.dirty(), blocked }
+                wrote.wait(&mut out[first..]).await;
+                Batch { dirty, blocked }
             }
         }
     }
@@ -226,17 +249,39 @@ impl Backend {
         match self {
             Backend::Embedded(e) => {
                 tokio::task::yield_now().await;
-                let mut core = match e.lock(cmds).await {
-                    Ok(core) => core,
-                    Err(busy) => return (Ok(busy), 0),
+                let (mut r, dirty, wrote) = {
+                    let mut core = match e.lock(cmds).await {
+                        Ok(core) => core,
+                        Err(busy) => return (Ok(busy), 0),
+                    };
+                    let mut wrote = Durable::new(e);
+                    let before = wrote.offset();
+                    let r = guarded(|| core.engine.execute_transaction(client, cmds));
+                    let r = r.unwrap_or_else(|| {
+                        Err(CommandError::custom(
+                            "ERR internal error while running the transaction",
+                        ))
+                    });
+                    wrote.note(before, &[]);
+                    core.serve_ready();
+                    (r, core.engine.dirty(), wrote)
                 };
-                let r = guarded(|| core.engine.execute_transaction(client, cmds));
-                let r = r.unwrap_or_else(|| {
-                    Err(CommandError::custom("ERR internal error while running the transaction"))
-                });
-                core.serve_ready();
-                (r, core.engine.dirty())
+                let mut done = [Reply::OK];
+                wrote.wait(&mut done).await;
+                if let Reply::Error(e) = &done[0] {
+                    r = Err(CommandError::custom(e.to_string()));
+                }
+                (r, dirty)
             }
+        }
+    }
+
+    /// One step of AOF work: starts a requested or automatic rewrite, serializes a bounded part of a
+    /// running one. True while the rewrite's snapshot has more to do (call again after a short pause).
+    /// Blocks for the engine lock: call it from a blocking thread, not a runtime thread.
+    pub fn rewrite_step(&self) -> bool {
+        match self {
+            Backend::Embedded(e) => e.core.lock().engine.rewrite_step(),
         }
     }
 
@@ -374,11 +419,19 @@ impl BlockedCommand {
             () = sleep_until(deadline) => None,
             () = embedded.shutdown.cancelled() => None,
         };
-        let reply = match served {
+        let was_served = served.is_some();
+        let mut reply = match served {
             Some(r) => r,
             None => self.give_up(),
         };
         self.finished = true;
+        // Serving it wrote (a pop): under `always`, answer once that is on disk.
+        if let Some(aof) = embedded.always.as_ref().filter(|_| was_served) {
+            let mut wrote = Durable::new(&embedded);
+            wrote.offset = aof.appended_offset();
+            wrote.wrote = vec![0];
+            wrote.wait(std::slice::from_mut(&mut reply)).await;
+        }
         reply
     }
 
@@ -399,6 +452,68 @@ impl Drop for BlockedCommand {
             // Close the channel first, so a server that is serving keys right now skips this waiter.
             drop(self.rx.take());
             self.embedded.core.lock().unpark(self.id);
+        }
+    }
+}
+
+/// Under `--appendfsync always`: which replies of a batch belong to commands that wrote, and the AOF offset
+/// their writes end at. After the batch, outside the engine lock, [`Durable::wait`] awaits the flusher
+/// (a runtime-agnostic future: no runtime thread blocks) and replaces those replies with the `MISCONF`
+/// error if the writes could not be made durable.
+struct Durable<'a> {
+    aof: Option<&'a Durability>,
+    /// The appended offset after the last command that wrote.
+    offset: u64,
+    /// Indexes (into the batch's replies) of commands that wrote.
+    wrote: Vec<usize>,
+    seen: usize,
+}
+
+impl<'a> Durable<'a> {
+    fn new(e: &'a Embedded) -> Durable<'a> {
+        Durable { aof: e.always.as_ref(), offset: 0, wrote: Vec::new(), seen: 0 }
+    }
+
+    /// The appended offset now (0 without `always`).
+    fn offset(&self) -> u64 {
+        self.aof.map_or(0, |a| a.appended_offset())
+    }
+
+    /// After a command ran: if it appended to the AOF, its reply waits. Read-only commands (whose only
+    /// write was a lazy expiry) keep their reply.
+    fn note(&mut self, before: u64, argv: &[Bytes]) {
+        let i = self.seen;
+        self.seen += 1;
+        let Some(aof) = self.aof else { return };
+        let after = aof.appended_offset();
+        if after > before {
+            self.offset = after;
+            let read_only = argv
+                .first()
+                .and_then(|n| larder_engine::lookup(n))
+                .is_some_and(|s| s.flags.has(larder_engine::Flags::READONLY));
+            if !read_only {
+                self.wrote.push(i);
+            }
+        }
+    }
+
+    /// Waits until the batch's writes are durable; on failure their replies become the error.
+    async fn wait(self, replies: &mut [Reply]) {
+        let Some(aof) = self.aof else { return };
+        if self.offset == 0 {
+            return;
+        }
+        if let Err(e) = aof.durable(self.offset).await {
+            let msg = e.misconf();
+            tracing::warn!("a reply waited for the AOF and it failed: {msg}");
+            for &i in &self.wrote {
+                if let Some(r) = replies.get_mut(i)
+                    && !matches!(r, Reply::Error(_))
+                {
+                    *r = Reply::Error(msg.clone().into());
+                }
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long, env = "LARDER_READ_ONLY_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub read_only_token: Option<String>,
 
-    /// Directory for larder's files (generated tokens; later the append-only file). [default: ./larder-data]
+    /// Directory for larder's files (generated tokens, the append-only file). [default: ./larder-data]
     #[arg(long, env = "LARDER_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -51,6 +51,26 @@ pub struct Args {
     /// can stop it (Redis's busy-reply-threshold), in milliseconds. [default: 5000]
     #[arg(long, env = "LARDER_BUSY_REPLY_THRESHOLD", value_name = "MS")]
     pub busy_reply_threshold: Option<u64>,
+
+    /// Keep an append-only file in `<data-dir>/appendonly/` (Redis 7's multi-part AOF), loaded on start.
+    /// [default: yes]
+    #[arg(long, env = "LARDER_APPENDONLY", value_name = "yes|no")]
+    pub appendonly: Option<String>,
+
+    /// When the append-only file is fsynced: `always` (a write is acknowledged once it is on disk),
+    /// `everysec` (at most about a second of writes lost in a crash), `no` (the OS decides).
+    /// [default: everysec]
+    #[arg(long, env = "LARDER_APPENDFSYNC", value_name = "always|everysec|no")]
+    pub appendfsync: Option<String>,
+
+    /// Rewrite (compact) the append-only file when it grew by this percentage since the last rewrite; 0
+    /// turns automatic rewrites off. [default: 100]
+    #[arg(long, env = "LARDER_AUTO_AOF_REWRITE_PERCENTAGE", value_name = "PERCENT")]
+    pub auto_aof_rewrite_percentage: Option<u64>,
+
+    /// ... and is at least this many bytes. [default: 67108864]
+    #[arg(long, env = "LARDER_AUTO_AOF_REWRITE_MIN_SIZE", value_name = "BYTES")]
+    pub auto_aof_rewrite_min_size: Option<u64>,
 
     /// The QStash token: `Authorization: Bearer <token>` (or `?qstash_token=`) for the queue API under
     /// `/v2/`. Generated and kept in the data directory when not given.
@@ -83,8 +103,9 @@ pub struct Args {
     pub qstash_dev: bool,
 
     /// A TOML file with any of the keys above (`http`, `resp`, `token`, `read_only_token`, `data_dir`,
-    /// `max_request_size`, `busy_reply_threshold`, `log`, `qstash_token`, `qstash_current_signing_key`,
-    /// `qstash_next_signing_key`).
+    /// `max_request_size`, `busy_reply_threshold`, `appendonly`, `appendfsync`,
+    /// `auto_aof_rewrite_percentage`, `auto_aof_rewrite_min_size`, `log`, `qstash_token`,
+    /// `qstash_current_signing_key`, `qstash_next_signing_key`, `qstash_dev`).
     #[arg(long, env = "LARDER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -95,6 +116,25 @@ pub struct Args {
     /// Do not print the `.env` block on start.
     #[arg(long, env = "LARDER_QUIET")]
     pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands (without one, larder serves).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Checks an append-only file for damage, like redis-check-aof: one base or incr file, or every file of
+    /// a manifest (give the `appendonly` directory or its manifest). With `--fix`, damage confined to the
+    /// end of a file (a torn write) is truncated to the last good record; damage in the middle is reported
+    /// and never "fixed". Exits 0 when the files are sound (or were fixed), 1 otherwise.
+    CheckAof {
+        /// Truncate a damaged tail to the last good record.
+        #[arg(long)]
+        fix: bool,
+        /// The file, the manifest, or the `appendonly` directory.
+        path: PathBuf,
+    },
 }
 
 /// The keys a `--config` file may hold.
@@ -108,11 +148,53 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     max_request_size: Option<usize>,
     busy_reply_threshold: Option<u64>,
+    appendonly: Option<YesNo>,
+    appendfsync: Option<String>,
+    auto_aof_rewrite_percentage: Option<u64>,
+    auto_aof_rewrite_min_size: Option<u64>,
     log: Option<String>,
     qstash_token: Option<String>,
     qstash_current_signing_key: Option<String>,
     qstash_next_signing_key: Option<String>,
     qstash_dev: Option<bool>,
+}
+
+/// `appendonly = true` or `appendonly = "yes"` in the TOML file.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum YesNo {
+    Bool(bool),
+    Word(String),
+}
+
+/// `yes`/`no` (also `true`/`false`) as a flag value.
+fn yes_no(name: &str, v: &str) -> anyhow::Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" => Ok(true),
+        "no" | "false" | "off" => Ok(false),
+        _ => bail!("invalid {name} {v:?}: expected yes or no"),
+    }
+}
+
+/// The append-only file's settings.
+#[derive(Debug, Clone)]
+pub struct AofSettings {
+    /// Whether the AOF is on (in `<data-dir>/appendonly/`).
+    pub enabled: bool,
+    pub fsync: larder_engine::aof::FsyncPolicy,
+    pub auto_rewrite_percentage: u64,
+    pub auto_rewrite_min_size: u64,
+}
+
+impl Default for AofSettings {
+    fn default() -> AofSettings {
+        AofSettings {
+            enabled: true,
+            fsync: larder_engine::aof::FsyncPolicy::EverySec,
+            auto_rewrite_percentage: 100,
+            auto_rewrite_min_size: 64 * 1024 * 1024,
+        }
+    }
 }
 
 /// The resolved configuration the server runs with.
@@ -125,6 +207,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub max_request_size: usize,
     pub busy_reply_threshold_ms: u64,
+    /// The append-only file (`--appendonly`, `--appendfsync`, automatic rewrites).
+    pub aof: AofSettings,
     pub log: String,
     pub quiet: bool,
     /// Whether the tokens were generated (and kept in the data dir) rather than given.
@@ -305,6 +389,26 @@ impl Config {
                 (t.unwrap_or(stored.token), r.unwrap_or(stored.read_only_token), generated)
             }
         };
+        let d = AofSettings::default();
+        let aof = AofSettings {
+            enabled: match (args.appendonly, file.appendonly) {
+                (Some(v), _) | (None, Some(YesNo::Word(v))) => yes_no("--appendonly", &v)?,
+                (None, Some(YesNo::Bool(b))) => b,
+                (None, None) => d.enabled,
+            },
+            fsync: match args.appendfsync.or(file.appendfsync) {
+                Some(v) => v.parse().map_err(|e: String| anyhow::anyhow!("--appendfsync: {e}"))?,
+                None => d.fsync,
+            },
+            auto_rewrite_percentage: args
+                .auto_aof_rewrite_percentage
+                .or(file.auto_aof_rewrite_percentage)
+                .unwrap_or(d.auto_rewrite_percentage),
+            auto_rewrite_min_size: args
+                .auto_aof_rewrite_min_size
+                .or(file.auto_aof_rewrite_min_size)
+                .unwrap_or(d.auto_rewrite_min_size),
+        };
         let qstash = if args.qstash_dev || file.qstash_dev.unwrap_or(false) {
             if !public.is_empty() {
                 bail!(
@@ -321,6 +425,7 @@ impl Config {
             )?
         };
         Ok(Config {
+            aof,
             qstash,
             http,
             resp,

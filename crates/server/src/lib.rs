@@ -18,13 +18,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::http::HeaderValue;
+use larder_engine::aof::{AofConfig, AofLog, Durability};
 use larder_engine::{Auth, ClientState, ConnectionCounters, Engine, ServerInfo, SystemClock};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use backend::Backend;
-pub use config::{Args, Config};
+pub use config::{Args, Command, Config};
 
 /// What every request handler shares.
 pub struct App {
@@ -67,6 +68,8 @@ pub struct Running {
     pub queue: Arc<queue_api::QueueApi>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// The append-only file (`--appendonly yes`): flushed and fsynced by [`Running::wait`].
+    aof: Option<Durability>,
 }
 
 impl Running {
@@ -75,11 +78,68 @@ impl Running {
         self.shutdown.cancel();
     }
 
-    /// Waits until every task has finished (after [`Running::shutdown`]).
+    /// Waits until every task has finished (after [`Running::shutdown`]), then writes and fsyncs what is
+    /// left of the append-only file.
     pub async fn wait(self) {
         self.tracker.close();
         self.tracker.wait().await;
+        if let Some(aof) = self.aof {
+            match tokio::task::spawn_blocking(move || aof.shutdown()).await {
+                Ok(Ok(())) => tracing::info!("the append-only file is on disk"),
+                Ok(Err(e)) => tracing::error!("the append-only file could not be completed: {e}"),
+                Err(e) => tracing::error!("closing the append-only file failed: {e}"),
+            }
+        }
     }
+
+    /// The append-only file's handle, when it is on.
+    pub fn aof(&self) -> Option<&Durability> {
+        self.aof.as_ref()
+    }
+
+    /// Test hook: stops the AOF flusher at once, writing nothing more (as if the process were killed),
+    /// and stops serving.
+    #[doc(hidden)]
+    pub fn simulate_crash(&self) {
+        if let Some(aof) = &self.aof {
+            aof.simulate_crash();
+        }
+        self.shutdown.cancel();
+    }
+}
+
+/// Loads the append-only file in `<data-dir>/appendonly/` into `engine` and makes it the engine's
+/// propagation sink. Runs off the async runtime: loading a large file takes a while (progress is logged).
+async fn open_aof(config: &Config, engine: Engine) -> anyhow::Result<(Engine, Durability)> {
+    let dir = config.data_dir.join("appendonly");
+    let aof_config = AofConfig {
+        fsync: config.aof.fsync,
+        auto_rewrite_percentage: config.aof.auto_rewrite_percentage,
+        auto_rewrite_min_size: config.aof.auto_rewrite_min_size,
+        ..AofConfig::default()
+    };
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(Engine, Durability)> {
+        let mut engine = engine;
+        let stats = larder_engine::aof::load(&dir, &mut engine)
+            .context("refusing to start: the append-only file cannot be loaded")?;
+        if let Some((file, offset, dropped)) = &stats.truncated {
+            tracing::warn!(
+                "the append-only file {} ended with a torn write: {dropped} bytes from offset {offset} were dropped",
+                file.display()
+            );
+        }
+        let log = AofLog::open(&dir, aof_config).context("open the append-only file")?;
+        let durability = log.durability();
+        engine.set_propagation(Box::new(log));
+        tracing::info!(
+            dir = %dir.display(),
+            fsync = %durability.policy(),
+            "append-only file ready"
+        );
+        Ok((engine, durability))
+    })
+    .await
+    .context("load the append-only file")?
 }
 
 /// Binds the listeners and starts serving. Returns once both ports accept connections.
@@ -105,15 +165,21 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         resp_port: resp_addr.map_or(0, |a| a.port()),
         auth: Some(auth.clone()),
         maxmemory_policy: "noeviction".into(),
-        appendfsync: "everysec".into(),
+        aof_enabled: config.aof.enabled,
+        appendfsync: config.aof.fsync.as_str().into(),
         connections: connections.clone(),
         ..ServerInfo::default()
     };
     let engine = Engine::new(Arc::new(SystemClock), info);
     engine.script_control().set_busy_threshold(config.busy_reply_threshold_ms);
+    // The AOF loads before anything is served (connections made meanwhile wait in the backlog).
+    let (engine, aof) = match config.aof.enabled {
+        true => open_aof(&config, engine).await.map(|(e, d)| (e, Some(d)))?,
+        false => (engine, None),
+    };
     let shutdown = CancellationToken::new();
     let app = Arc::new(App {
-        backend: Backend::embedded(engine, shutdown.clone()),
+        backend: Backend::embedded_with_aof(engine, shutdown.clone(), aof.clone()),
         config,
         auth,
         connections,
@@ -145,7 +211,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             }
         }
     });
-    Ok(Running { http_addr, resp_addr, app, queue, shutdown, tracker })
+    if aof.is_some() {
+        // AOF rewrites: steps of about a millisecond under the engine lock, with pauses between them, on a
+        // blocking thread, so waiting for the lock (a long script holds it) never stalls a runtime thread.
+        let (bg, token) = (app.clone(), shutdown.clone());
+        tracker.spawn_blocking(move || {
+            while !token.is_cancelled() {
+                let more = bg.backend.rewrite_step();
+                std::thread::sleep(Duration::from_millis(if more { 1 } else { 100 }));
+            }
+        });
+    }
+    Ok(Running { http_addr, resp_addr, app, queue, shutdown, tracker, aof })
 }
 
 /// The block of environment lines printed on start, for a user to paste into `.env.local`.

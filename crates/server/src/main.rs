@@ -2,11 +2,14 @@
 //! SIGINT/SIGTERM.
 
 use clap::Parser;
-use larder_server::{Args, Config, env_block, start};
+use larder_server::{Args, Command, Config, env_block, start};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Command::CheckAof { fix, path }) = args.command.take() {
+        return check_aof(&path, fix);
+    }
     let config = match Config::resolve(args) {
         Ok(c) => c,
         Err(e) => {
@@ -29,6 +32,30 @@ fn main() -> std::process::ExitCode {
             tracing::error!("{e:#}");
             eprintln!("larder: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `larder check-aof [--fix] <path>`: prints a report per file; exit 0 when sound or fixed, 1 when
+/// damaged, 2 when the files cannot be read.
+fn check_aof(path: &std::path::Path, fix: bool) -> std::process::ExitCode {
+    use larder_engine::aof;
+    let whole_set = path.is_dir()
+        || path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".manifest"));
+    let reports =
+        if whole_set { aof::check_dir(path, fix) } else { aof::check(path, fix).map(|r| vec![r]) };
+    match reports {
+        Ok(reports) => {
+            let mut sound = true;
+            for r in &reports {
+                println!("{r}");
+                sound &= r.problem.is_none() || r.fixed;
+            }
+            if sound { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(1) }
+        }
+        Err(e) => {
+            eprintln!("larder check-aof: {e}");
+            std::process::ExitCode::from(2)
         }
     }
 }

@@ -20,6 +20,29 @@ pub const QSTASH_CURRENT_SIGNING_KEY: &str = "sig_testcurrentkey0000000000000";
 /// The next QStash signing key every `TestServer` starts with.
 pub const QSTASH_NEXT_SIGNING_KEY: &str = "sig_testnextkey00000000000000000";
 
+/// The configuration every `TestServer` starts from: loopback addresses on free ports, the known tokens,
+/// `data_dir` for its files.
+pub fn test_config(data_dir: PathBuf) -> Config {
+    Config {
+        http: "127.0.0.1:0".parse().expect("valid address"),
+        resp: Some("127.0.0.1:0".parse().expect("valid address")),
+        token: TOKEN.into(),
+        read_only_token: READ_ONLY_TOKEN.into(),
+        data_dir,
+        max_request_size: 10 * 1024 * 1024,
+        busy_reply_threshold_ms: 5000,
+        aof: Default::default(),
+        log: "warn".into(),
+        quiet: true,
+        generated_tokens: false,
+        qstash: QstashConfig::fixed(
+            QSTASH_TOKEN,
+            QSTASH_CURRENT_SIGNING_KEY,
+            QSTASH_NEXT_SIGNING_KEY,
+        ),
+    }
+}
+
 /// A running larder with a temporary data directory.
 #[derive(Debug)]
 pub struct TestServer {
@@ -36,23 +59,7 @@ impl TestServer {
     /// Starts a server after `tweak` adjusted the configuration.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("create a temporary data directory");
-        let mut config = Config {
-            http: "127.0.0.1:0".parse().expect("valid address"),
-            resp: Some("127.0.0.1:0".parse().expect("valid address")),
-            token: TOKEN.into(),
-            read_only_token: READ_ONLY_TOKEN.into(),
-            data_dir: dir.path().to_path_buf(),
-            max_request_size: 10 * 1024 * 1024,
-            busy_reply_threshold_ms: 5000,
-            log: "warn".into(),
-            quiet: true,
-            generated_tokens: false,
-            qstash: QstashConfig::fixed(
-                QSTASH_TOKEN,
-                QSTASH_CURRENT_SIGNING_KEY,
-                QSTASH_NEXT_SIGNING_KEY,
-            ),
-        };
+        let mut config = test_config(dir.path().to_path_buf());
         tweak(&mut config);
         let running = start(config).await.expect("start the test server");
         TestServer { running: Some(running), dir }
@@ -80,6 +87,15 @@ impl TestServer {
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
+    }
+
+    /// Stops the server as a crash would for its append-only file: nothing more is written, not even
+    /// what was buffered (the files stay as they are at this instant). Then the tasks stop.
+    pub async fn crash(mut self) {
+        if let Some(r) = self.running.take() {
+            r.simulate_crash();
+            r.wait().await;
+        }
     }
 
     /// Shuts the server down and waits for every task to finish.

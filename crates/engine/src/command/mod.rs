@@ -273,6 +273,16 @@ impl ServerState {
         }
     }
 
+    /// `MISCONF ...` while the AOF cannot write: write commands are refused, reads go on.
+    #[inline]
+    pub(crate) fn aof_error(&self) -> Option<CommandError> {
+        let aof = self.aof.as_ref()?;
+        if !aof.is_failing() {
+            return None;
+        }
+        aof.error().map(|e| CommandError::custom(e.misconf()))
+    }
+
     /// Marks every watched key as changed (FLUSHALL, FLUSHDB).
     pub(crate) fn touch_all(&mut self) {
         for e in self.watched.values_mut() {
@@ -333,6 +343,11 @@ pub(crate) fn run_nested(
     spec: &'static CommandSpec,
     argv: &[Bytes],
 ) -> Result<Reply, CommandError> {
+    if spec.is_write()
+        && let Some(e) = ctx.server.aof_error()
+    {
+        return Err(e);
+    }
     let mut sub = Ctx {
         db: &mut *ctx.db,
         now: ctx.now,
@@ -344,7 +359,7 @@ pub(crate) fn run_nested(
     };
     let result = (spec.handler)(&mut sub, Args::new(argv));
     let (dirty, propagate_as) = (sub.dirty, sub.propagate_as.take());
-    if result.is_ok() && dirty > 0 {
+    if dirty > 0 {
         ctx.dirty += dirty;
         ctx.server.touch_keys(spec.keys.keys(argv));
         match propagate_as {
@@ -373,4 +388,8 @@ pub struct ServerState {
     pub blocked_clients: usize,
     pub rng: rand::rngs::SmallRng,
     pub info: crate::ServerInfo,
+    /// The AOF, when the propagation sink is one (MISCONF, BGREWRITEAOF, INFO persistence).
+    pub(crate) aof: Option<crate::aof::AofHandle>,
+    /// Set by BGREWRITEAOF: the engine starts the rewrite after the current command.
+    pub(crate) rewrite_requested: bool,
 }

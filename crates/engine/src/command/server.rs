@@ -18,6 +18,24 @@ pub(super) fn auth(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     Ok(Reply::OK)
 }
 
+/// `BGREWRITEAOF`: compacts the AOF in the background (see `aof::rewrite`). The rewrite starts right
+/// after this command (after its transaction, if any).
+pub(super) fn bgrewriteaof(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
+    args.finish()?;
+    let Some(aof) = &ctx.server.aof else {
+        return Err(CommandError::custom(
+            "ERR the append-only file is disabled (larder runs with --appendonly no)",
+        ));
+    };
+    if ctx.server.rewrite_requested || aof.rewrite_in_progress() {
+        return Err(CommandError::custom(
+            "ERR Background append only file rewriting already in progress",
+        ));
+    }
+    ctx.server.rewrite_requested = true;
+    Ok(Reply::simple("Background append only file rewriting started"))
+}
+
 pub(super) fn client(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let sub = args.next_bytes()?;
     let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());

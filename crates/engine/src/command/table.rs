@@ -213,6 +213,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("WATCH",       "watch",       -2, NS.or(F).or(TX),           rest(1),                     "transaction", transactions::watch),
     // server and connection
     spec("AUTH",        "auth",        -2, NS.or(NA).or(F).or(C),     NK,                          "connection", server::auth),
+    spec("BGREWRITEAOF", "bgrewriteaof", 1,  A.or(NS),                  NK,                          "admin",      server::bgrewriteaof),
     spec("CLIENT",      "client",      -2, NS.or(C),                  NK,                          "connection", server::client),
     spec("COMMAND",     "command",     -1, C,                         NK,                          "connection", server::command),
     spec("CONFIG",      "config",      -2, A.or(NS).or(D),            NK,                          "admin",      server::config),

@@ -579,6 +579,15 @@ impl Scripting {
         Ok(name)
     }
 
+    /// `FUNCTION LOAD <code>` for every library, RESP-encoded, for the base file of an AOF rewrite.
+    pub(crate) fn libraries_as_commands(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for l in &self.libraries {
+            crate::aof::encode_parts(&[b"FUNCTION", b"LOAD", &l.code], &mut out);
+        }
+        out
+    }
+
     /// Removes the callbacks of library `name` from the callbacks table.
     fn forget_callbacks(&mut self, name: &[u8]) {
         if let Some(lib) = self.libraries.iter().find(|l| l.name.as_bytes() == name) {

@@ -3,6 +3,8 @@
 
 mod blocking;
 mod cli;
+mod crash;
+mod persistence;
 mod queue;
 mod resp;
 mod rest;

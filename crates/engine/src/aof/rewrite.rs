@@ -1,0 +1,274 @@
+//! AOF rewrite without fork: a copy-on-write snapshot of the keyspace at key granularity.
+//!
+//! When a rewrite starts (under the engine lock, between two commands), the AOF switches to a new incr
+//! file, so every later change goes there, and the keyspace starts a [`Snapshot`]: the base file must hold
+//! the keyspace exactly as it was at that instant ("T0").
+//!
+//! - [`Engine::rewrite_step`](crate::Engine::rewrite_step), called from the server's background tick, walks
+//!   the keyspace with the dict's SCAN cursor in bounded steps (at most [`STEP_KEYS`] keys or
+//!   [`STEP_BYTES`] of output per lock acquisition), serializing every key not yet done and marking it done.
+//! - Every `&mut` path of [`Keyspace`](crate::Keyspace) first calls [`Snapshot::before_write`]: a key not
+//!   yet done has its *old* value serialized and is marked done before it changes, is deleted or expires;
+//!   a key created after T0 is marked done with nothing serialized (it did not exist at T0). `FLUSHALL`
+//!   moves the whole old table into the snapshot ([`Snapshot::freeze`]), which the walk then finishes
+//!   undisturbed.
+//! - SCAN returns every key present for the whole walk at least once, and the done set removes repeats,
+//!   so each key of T0 is serialized exactly once, with its T0 value.
+//!
+//! The base thus equals the keyspace at T0 and the new incr file holds exactly the changes after T0, so
+//! base + incr replays to the live keyspace. The serialized bytes go to a writer thread (see
+//! [`writer`](super::writer)), which writes and fsyncs the base file and hands the manifest switch to the
+//! flusher. Until then the old manifest (old base, old incr files, the new incr file) stays valid.
+//!
+//! Cost: when no rewrite runs, the hook is one test of a null pointer. During a rewrite, the done set
+//! holds a handle to every key (about 50 bytes each), and a key is serialized whole in one step, so a
+//! single huge collection costs one long step.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use bytes::Bytes;
+
+use super::{encode_header, encode_parts};
+use crate::dict::Dict;
+use crate::keyspace::Entry;
+use crate::value::Value;
+
+/// Keys serialized per step, at most.
+pub(crate) const STEP_KEYS: usize = 1000;
+/// Output bytes per step, at most (a bigger key still goes whole).
+pub(crate) const STEP_BYTES: usize = 1024 * 1024;
+/// Elements per command in the base (`RPUSH k e1 .. e128`).
+pub(crate) const BATCH: usize = 128;
+/// A step is skipped while the writer thread has this much unwritten output queued.
+pub(crate) const MAX_QUEUED: usize = 32 * 1024 * 1024;
+
+/// The copy-on-write state of a rewrite in progress, owned by the keyspace.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    /// Keys already serialized, or created after T0.
+    done: HashSet<Bytes, foldhash::fast::RandomState>,
+    cursor: u64,
+    started: bool,
+    /// Serialized base bytes not yet handed to the writer.
+    out: Vec<u8>,
+    /// The table as of a `FLUSHALL` during the snapshot: the walk finishes on it, and nothing changes it.
+    frozen: Option<Dict<Bytes, Entry>>,
+    pub(crate) keys: u64,
+}
+
+impl Snapshot {
+    /// A snapshot whose output starts with `prelude` (the function libraries).
+    pub(crate) fn new(prelude: Vec<u8>) -> Snapshot {
+        Snapshot {
+            done: HashSet::default(),
+            cursor: 0,
+            started: false,
+            out: prelude,
+            frozen: None,
+            keys: 0,
+        }
+    }
+
+    /// Called before `key` changes (or is created, when `creating`): serializes its T0 value once.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn before_write(&mut self, map: &Dict<Bytes, Entry>, key: &[u8], creating: bool) {
+        if self.frozen.is_some() || self.done.contains(key) {
+            return;
+        }
+        match map.get_key_value(key) {
+            Some((k, e)) => {
+                serialize_entry(k, e, &mut self.out);
+                self.keys += 1;
+                self.done.insert(k.clone());
+            }
+            None if creating => {
+                self.done.insert(Bytes::copy_from_slice(key));
+            }
+            None => {}
+        }
+    }
+
+    /// `FLUSHALL` during the snapshot: keeps the old table for the walk to finish on.
+    pub(crate) fn freeze(&mut self, map: Dict<Bytes, Entry>) {
+        if self.frozen.is_none() {
+            self.frozen = Some(map);
+        }
+    }
+
+    /// One bounded step of the walk over `live` (or the frozen table). Returns true when the walk is
+    /// complete: every key of T0 has been serialized.
+    pub(crate) fn step(
+        &mut self,
+        live: &Dict<Bytes, Entry>,
+        max_keys: usize,
+        max_bytes: usize,
+    ) -> bool {
+        let Snapshot { done, cursor, started, out, frozen, keys } = self;
+        let map = frozen.as_ref().unwrap_or(live);
+        if *started && *cursor == 0 {
+            return true;
+        }
+        *started = true;
+        let mut n = 0;
+        loop {
+            *cursor = map.scan(*cursor, |k, e| {
+                if !done.contains(k) {
+                    serialize_entry(k, e, out);
+                    done.insert(k.clone());
+                    n += 1;
+                }
+            });
+            if *cursor == 0 {
+                *keys += n as u64;
+                return true;
+            }
+            if n >= max_keys || out.len() >= max_bytes {
+                *keys += n as u64;
+                return false;
+            }
+        }
+    }
+
+    /// Takes the serialized bytes produced so far.
+    pub(crate) fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+}
+
+/// Appends the commands that recreate `key` with entry `e`: the value in batches of [`BATCH`] elements,
+/// then the key's expiry and its hash fields' expiry times.
+pub(crate) fn serialize_entry(key: &Bytes, e: &Entry, out: &mut Vec<u8>) {
+    match &e.value {
+        Value::Str(v) => encode_parts(&[b"SET", key, v], out),
+        Value::List(l) => {
+            list_batches(key, l, out);
+        }
+        Value::Set(s) => {
+            let mut batch: Vec<Bytes> = Vec::with_capacity(BATCH);
+            for m in s.iter() {
+                batch.push(m.to_bytes());
+                if batch.len() == BATCH {
+                    variadic(b"SADD", key, batch.iter().map(|b| &b[..]), batch.len(), out);
+                    batch.clear();
+                }
+            }
+            if !batch.is_empty() {
+                variadic(b"SADD", key, batch.iter().map(|b| &b[..]), batch.len(), out);
+            }
+        }
+        Value::Hash(h) => {
+            let fields: Vec<(&Bytes, &Bytes)> = h.fields().iter().collect();
+            for chunk in fields.chunks(BATCH) {
+                variadic(
+                    b"HSET",
+                    key,
+                    chunk.iter().flat_map(|(f, v)| [&f[..], &v[..]]),
+                    chunk.len() * 2,
+                    out,
+                );
+            }
+            if h.has_field_ttls() {
+                // One HPEXPIREAT per distinct time, in batches.
+                let mut timed: Vec<(u64, &Bytes)> =
+                    fields.iter().filter_map(|(f, _)| h.expire_at(f).map(|t| (t, *f))).collect();
+                timed.sort_unstable();
+                for group in timed.chunk_by(|a, b| a.0 == b.0) {
+                    let at = group[0].0.to_string();
+                    for chunk in group.chunks(BATCH) {
+                        let n = chunk.len().to_string();
+                        let mut parts: Vec<&[u8]> =
+                            vec![b"HPEXPIREAT", key, at.as_bytes(), b"FIELDS", n.as_bytes()];
+                        parts.extend(chunk.iter().map(|(_, f)| &f[..]));
+                        encode_parts(&parts, out);
+                    }
+                }
+            }
+        }
+        Value::ZSet(z) => {
+            let members: Vec<(&Bytes, f64)> = z.iter().collect();
+            for chunk in members.chunks(BATCH) {
+                let scores: Vec<String> = chunk.iter().map(|(_, s)| score_text(*s)).collect();
+                variadic(
+                    b"ZADD",
+                    key,
+                    chunk.iter().zip(&scores).flat_map(|((m, _), s)| [s.as_bytes(), &m[..]]),
+                    chunk.len() * 2,
+                    out,
+                );
+            }
+        }
+    }
+    if let Some(at) = e.expire_at {
+        encode_parts(&[b"PEXPIREAT", key, at.to_string().as_bytes()], out);
+    }
+}
+
+/// The elements of a list, in order, as `RPUSH` batches.
+fn list_batches(key: &Bytes, l: &crate::value::List, out: &mut Vec<u8>) {
+    let items: Vec<&Bytes> = l.iter().collect();
+    for chunk in items.chunks(BATCH) {
+        variadic(b"RPUSH", key, chunk.iter().map(|b| &b[..]), chunk.len(), out);
+    }
+}
+
+/// `<cmd> <key> <args...>` where `args` yields `n` slices.
+fn variadic<'a>(
+    cmd: &'a [u8],
+    key: &'a [u8],
+    args: impl Iterator<Item = &'a [u8]>,
+    n: usize,
+    out: &mut Vec<u8>,
+) {
+    encode_header(b'*', n + 2, out);
+    for a in [cmd, key].into_iter().chain(args) {
+        encode_header(b'$', a.len(), out);
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// A score as text that `ZADD` reads back to the same double (`inf`/`-inf` included).
+fn score_text(s: f64) -> String {
+    larder_resp::format_double(s)
+}
+
+/// What the engine hands the rewrite's writer thread.
+#[derive(Debug)]
+pub(crate) enum Chunk {
+    Bytes(Vec<u8>),
+    /// The snapshot is complete: write and fsync the base, then switch the manifest.
+    End,
+}
+
+/// The engine's side of a rewrite in progress: where serialized chunks go.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) tx: mpsc::Sender<Chunk>,
+    /// Bytes sent and not yet written by the writer thread.
+    pub(crate) queued: Arc<AtomicUsize>,
+}
+
+impl Job {
+    /// Whether the writer is too far behind for another step now.
+    pub(crate) fn backlogged(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) > MAX_QUEUED
+    }
+
+    /// Hands bytes to the writer. False when the writer is gone (the rewrite failed).
+    pub(crate) fn send(&self, bytes: Vec<u8>) -> bool {
+        if bytes.is_empty() {
+            return true;
+        }
+        self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
+        self.tx.send(Chunk::Bytes(bytes)).is_ok()
+    }
+
+    /// Tells the writer the snapshot is complete.
+    pub(crate) fn finish(&self) -> bool {
+        self.tx.send(Chunk::End).is_ok()
+    }
+}
