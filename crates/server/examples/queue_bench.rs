@@ -6,7 +6,8 @@
 //! cargo run --release -p larder-server --example queue_bench -- -n 20000 -c 32
 //! cargo run --release -p larder-server --example queue_bench -- --url http://127.0.0.1:8079 --token "$QSTASH_TOKEN"
 //! ```
-//! Without `--url` it starts larder in-process on a temporary data directory.
+//! Without `--url` it starts larder in-process on a temporary data directory, with the default durability
+//! (append-only file, `everysec`); `--appendfsync always` makes every publish wait for its fsync.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,10 +21,12 @@ struct Opts {
     c: usize,
     url: Option<String>,
     token: String,
+    appendfsync: Option<String>,
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { n: 10_000, c: 32, url: None, token: "bench-qstash-token".into() };
+    let mut o =
+        Opts { n: 10_000, c: 32, url: None, token: "bench-qstash-token".into(), appendfsync: None };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let v = args.next().unwrap_or_default();
@@ -32,6 +35,7 @@ fn opts() -> Opts {
             "-c" => o.c = v.parse().expect("-c C"),
             "--url" => o.url = Some(v),
             "--token" => o.token = v,
+            "--appendfsync" => o.appendfsync = Some(v),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -50,6 +54,7 @@ async fn main() {
                 resp: Some("off".into()),
                 data_dir: Some(dir.path().to_path_buf()),
                 qstash_token: Some(o.token.clone()),
+                appendfsync: o.appendfsync.clone(),
                 log: Some("warn".into()),
                 quiet: true,
                 ..Default::default()
@@ -137,4 +142,8 @@ async fn main() {
         pct(0.99),
         lat.last().copied().unwrap_or(0) as f64 / 1000.0,
     );
+    if let Some(r) = _running {
+        r.shutdown();
+        r.wait().await;
+    }
 }
