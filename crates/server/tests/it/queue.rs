@@ -72,6 +72,9 @@ impl Receiver {
                         r.headers_mut()
                             .insert("Upstash-NonRetryable-Error", "true".parse().unwrap());
                     }
+                    if code == 429 {
+                        r.headers_mut().insert("Retry-After", "1".parse().unwrap());
+                    }
                     r
                 }
             },
@@ -1069,4 +1072,44 @@ async fn garbage_in_clear_errors_out() {
     // Nothing was published by any of them.
     let (_, ev) = q.get("/v2/events").await;
     assert_eq!(ev["events"], json!([]));
+}
+
+#[tokio::test]
+async fn retry_after_sets_the_next_delay() {
+    let q = Q::start().await;
+    let r = Receiver::start().await;
+    // Without the header the default backoff would wait 12 s before the retry.
+    let (_, v) = q.publish(&r.to("/status/429"), &[("Upstash-Retries", "1")], "x").await;
+    let id = v["messageId"].as_str().unwrap().to_string();
+    let got = r.wait_for("/status/429", 2).await;
+    let gap = got[1].at - got[0].at;
+    assert!(gap >= Duration::from_millis(950) && gap < Duration::from_secs(5), "{gap:?}");
+    assert_eq!(got[1].headers["upstash-retried"], "1");
+    q.wait_state(&id, "FAILED").await;
+}
+
+#[tokio::test]
+async fn flow_control_rate_per_period() {
+    let q = Q::start().await;
+    let r = Receiver::start().await;
+    let start = Instant::now();
+    for i in 0..4 {
+        q.publish(
+            &r.to(&format!("/rate?i={i}")),
+            &[
+                ("Upstash-Flow-Control-Key", "rk"),
+                ("Upstash-Flow-Control-Value", "rate=2, period=1s"),
+            ],
+            "",
+        )
+        .await;
+    }
+    let got = r.wait_for("/rate", 4).await;
+    let mut at: Vec<Duration> = got.iter().map(|g| g.at - start).collect();
+    at.sort();
+    assert!(at[1] < Duration::from_millis(900), "{at:?}");
+    assert!(at[2] >= Duration::from_millis(900), "two per second: {at:?}");
+    let (_, fc) = q.get("/v2/flowControl/rk").await;
+    assert_eq!(fc["rateMax"], 2);
+    assert_eq!(fc["ratePeriod"], 1);
 }
