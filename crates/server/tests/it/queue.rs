@@ -1113,3 +1113,21 @@ async fn flow_control_rate_per_period() {
     assert_eq!(fc["rateMax"], 2);
     assert_eq!(fc["ratePeriod"], 1);
 }
+
+#[tokio::test]
+async fn per_attempt_timeout() {
+    let q = Q::start().await;
+    let r = Receiver::start().await;
+    let (_, v) = q
+        .publish(&r.to("/slow/3000"), &[("Upstash-Timeout", "1s"), ("Upstash-Retries", "0")], "t")
+        .await;
+    let id = v["messageId"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    q.wait_state(&id, "FAILED").await;
+    assert!(start.elapsed() < Duration::from_millis(2500), "{:?}", start.elapsed());
+    let (_, ev) = q.get(&format!("/v2/events?messageId={id}&state=ERROR")).await;
+    let err = ev["events"][0]["error"].as_str().unwrap().to_string();
+    assert!(err.contains("timed out"), "{err}");
+    let (_, dlq) = q.get("/v2/dlq").await;
+    assert_eq!(dlq["messages"][0]["responseStatus"], 0);
+}
