@@ -381,7 +381,7 @@ impl Queue {
             .collect())
     }
 
-    /// The 12 script arguments of a message (see `publish_one` in `lua/common.lua`).
+    /// The 13 script arguments of a message (see `publish_one` in `lua/common.lua`).
     pub(crate) fn msg_args(spec: &Spec, body: &Bytes, out: &mut Vec<Bytes>) {
         let fc = spec.flow_control.as_ref();
         out.push(s(&spec.id));
@@ -396,6 +396,7 @@ impl Queue {
         out.push(n(fc.and_then(|f| f.rate).unwrap_or(0)));
         out.push(n(fc.and_then(|f| f.period).unwrap_or(1)));
         out.push(n(spec.created_at));
+        out.push(s(spec.schedule_id.as_deref().unwrap_or("")));
     }
 
     /// `POST /v2/publish/...` and `/v2/enqueue/...`: returns the status (200, or 202 for a duplicate) and
@@ -815,7 +816,15 @@ impl Queue {
         &self,
         id: &str,
     ) -> Result<Option<(Value, BTreeMap<String, Bytes>)>, QueueError> {
-        let h = self.hgetall(self.keys.sched(id)).await?;
+        let mut h = self.hgetall(self.keys.sched(id)).await?;
+        let states = self.hgetall(format!("{}:states", self.keys.sched(id))).await?;
+        if !states.is_empty() {
+            let map: serde_json::Map<String, Value> = states
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(String::from_utf8_lossy(&v).into_owned())))
+                .collect();
+            h.insert("_states".into(), Bytes::from(Value::Object(map).to_string()));
+        }
         let Some(spec) = h.get("spec").and_then(|v| serde_json::from_slice::<Value>(v).ok()) else {
             return Ok(None);
         };
@@ -879,6 +888,10 @@ impl Queue {
         }
         if let Some(t) = int("last") {
             o.insert("lastScheduleTime".into(), json!(t));
+        }
+        if let Some(states) = h.get("_states").and_then(|v| serde_json::from_slice::<Value>(v).ok())
+        {
+            o.insert("lastScheduleStates".into(), states);
         }
         if h.get("paused").is_none_or(|v| v.as_ref() != b"1")
             && let Some(t) = int("next")

@@ -6,9 +6,9 @@ local i = 4
 for j = 1, tonumber(ARGV[3]) do
   local s = i + 1
   local id = ARGV[s]
-  local f = redis.call('HMGET', P .. 'msg:' .. id, 'lease', 'ev', 'queue', 'qslot', 'fc', 'fcslot')
+  local f = redis.call('HMGET', P .. 'msg:' .. id, 'lease', 'ev', 'queue', 'qslot', 'fc', 'fcslot', 'sched')
   if f[1] == ARGV[s + 1] then
-    finalize(id, 'DELIVERED', ARGV[s + 2], true, {f[2], f[3], f[4], f[5], f[6]})
+    finalize(id, 'DELIVERED', ARGV[s + 2], true, {f[2], f[3], f[4], f[5], f[6], f[7]})
     publish_many(s + 4, tonumber(ARGV[s + 3]))
     out[j] = 1
   else

@@ -169,8 +169,17 @@ end
 -- `f`: its fields ev, queue, qslot, fc, fcslot when the caller read them already.
 local function finalize(id, state, extra, inflight, f)
   local mk = P .. 'msg:' .. id
-  f = f or redis.call('HMGET', mk, 'ev', 'queue', 'qslot', 'fc', 'fcslot')
+  f = f or redis.call('HMGET', mk, 'ev', 'queue', 'qslot', 'fc', 'fcslot', 'sched')
   event(id, state, extra, f[1])
+  if f[6] then
+    -- The schedule's record of its latest tick (`lastScheduleStates`).
+    local states = P .. 'sched:' .. f[6] .. ':states'
+    if redis.call('HEXISTS', states, id) == 1 then
+      local result = 'FAIL'
+      if state == 'DELIVERED' then result = 'SUCCESS' end
+      redis.call('HSET', states, id, result)
+    end
+  end
   fc_release(id, f[4], f[5])
   if f[2] then
     local qk = P .. 'queue:' .. f[2]
@@ -195,9 +204,9 @@ local function finalize(id, state, extra, inflight, f)
   redis.call('DEL', mk)
 end
 
--- Stores one message from ARGV[i .. i+11]: id, spec, body, ev, notBefore, maxRetries, queue, fc key,
--- fc parallelism, fc rate, fc period, createdAt ('' = absent).
-local MSG_FIELDS = 12
+-- Stores one message from ARGV[i .. i+12]: id, spec, body, ev, notBefore, maxRetries, queue, fc key,
+-- fc parallelism, fc rate, fc period, createdAt, schedule id ('' = absent).
+local MSG_FIELDS = 13
 local function publish_one(i)
   local id = ARGV[i]
   local mk = P .. 'msg:' .. id
@@ -208,6 +217,9 @@ local function publish_one(i)
     'notBefore', ARGV[i + 4], 'maxRetries', ARGV[i + 5], 'createdAt', ARGV[i + 11],
     'state', 'CREATED', 'retried', 0)
   append(BUF.msgs_add, ARGV[i + 11], id)
+  if ARGV[i + 12] ~= '' then
+    redis.call('HSET', mk, 'sched', ARGV[i + 12])
+  end
   if fc ~= '' then
     redis.call('HSET', mk, 'fc', fc)
     fc_config(fc, ARGV[i + 8], ARGV[i + 9], ARGV[i + 10])

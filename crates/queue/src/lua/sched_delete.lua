@@ -2,4 +2,5 @@
 local id = ARGV[3]
 redis.call('ZREM', P .. 'sched:due', id)
 redis.call('ZREM', P .. 'scheds', id)
+redis.call('DEL', P .. 'sched:' .. id .. ':states')
 return redis.call('DEL', P .. 'sched:' .. id)

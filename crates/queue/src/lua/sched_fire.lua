@@ -3,7 +3,14 @@
 local id = ARGV[3]
 local s = redis.call('ZSCORE', P .. 'sched:due', id)
 if (not s) or tonumber(s) ~= tonumber(ARGV[4]) then return 0 end
-publish_many(7, tonumber(ARGV[6]))
+-- The tick's messages start as IN_PROGRESS in the schedule's record (which keeps the latest tick only).
+local states = P .. 'sched:' .. id .. ':states'
+redis.call('DEL', states)
+local n = tonumber(ARGV[6])
+for k = 0, n - 1 do
+  redis.call('HSET', states, ARGV[7 + k * MSG_FIELDS], 'IN_PROGRESS')
+end
+publish_many(7, n)
 redis.call('ZADD', P .. 'sched:due', tonumber(ARGV[5]), id)
 redis.call('HSET', P .. 'sched:' .. id, 'last', n2s(NOW), 'next', ARGV[5])
 return 1

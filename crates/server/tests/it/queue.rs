@@ -572,6 +572,19 @@ async fn schedules_crud_and_firing() {
     assert_eq!(got[0].body.as_ref(), br#"{"tick":true}"#);
     let (_, s) = q.get(&format!("/v2/schedules/{id}")).await;
     assert!(s["lastScheduleTime"].is_u64());
+    // The tick's message is recorded, IN_PROGRESS until delivered, then SUCCESS.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, s) = q.get(&format!("/v2/schedules/{id}")).await;
+        let states = s["lastScheduleStates"].as_object().cloned().unwrap_or_default();
+        assert_eq!(states.len(), 1, "{s}");
+        if states.values().next() == Some(&json!("SUCCESS")) {
+            break;
+        }
+        assert_eq!(states.values().next(), Some(&json!("IN_PROGRESS")));
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Overwrite with the same id, pause (PATCH and POST), resume, delete.
     let (_, v) = q
         .send(
