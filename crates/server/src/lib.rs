@@ -193,7 +193,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let token = shutdown.clone();
     tracker.spawn(async move {
         if let Err(e) =
-            axum::serve(http, router).with_graceful_shutdown(token.cancelled_owned()).await
+            axum::serve(http, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await
         {
             tracing::error!("HTTP server stopped: {e}");
         }

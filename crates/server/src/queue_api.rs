@@ -60,9 +60,17 @@ pub fn mount(router: axum::Router, api: Arc<QueueApi>) -> axum::Router {
     let a = api.clone();
     router.route(
         "/v2/{*rest}",
-        axum::routing::any(move |method: Method, uri: Uri, headers: HeaderMap, body: Body| {
+        axum::routing::any(move |req: axum::extract::Request| {
             let api = a.clone();
-            async move { handle(&api, method, uri, headers, body).await }
+            async move {
+                let (parts, body) = req.into_parts();
+                let peer = parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip());
+                let caller = caller_ip(&parts.headers, peer);
+                handle(&api, parts.method, parts.uri, parts.headers, body, caller).await
+            }
         }),
     )
 }
@@ -75,8 +83,9 @@ async fn handle(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
+    caller: Option<String>,
 ) -> Response {
-    let r = route(api, &method, &uri, &headers, body).await;
+    let r = route(api, &method, &uri, &headers, body, caller).await;
     match r {
         Ok((status, Some(v))) => json_response(status, v.to_string().into_bytes()),
         Ok((status, None)) => {
@@ -189,13 +198,15 @@ fn destination(uri: &Uri, rest: &str) -> (String, Vec<(String, String)>) {
     (d, config)
 }
 
-fn caller_ip(headers: &HeaderMap) -> Option<String> {
+/// The publisher's address: the first `X-Forwarded-For` entry (behind a proxy), else the peer's address.
+fn caller_ip(headers: &HeaderMap, peer: Option<std::net::IpAddr>) -> Option<String> {
     headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
+        .or_else(|| peer.map(|p| p.to_string()))
 }
 
 fn filter_from(query: &[(String, String)], body: &Bytes) -> Result<Filter> {
@@ -333,6 +344,7 @@ async fn route(
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
+    caller: Option<String>,
 ) -> Result<(u16, Option<Value>)> {
     authenticate(api, uri, headers)?;
     let body = read_body(body, headers, api.max_body).await?;
@@ -360,7 +372,7 @@ async fn route(
                 queue: None,
                 headers: publish_headers(cfg),
                 body,
-                caller_ip: caller_ip(headers),
+                caller_ip: caller.clone(),
             };
             let (status, v) = q.publish(req).await?;
             Ok((status, Some(v)))
@@ -374,13 +386,13 @@ async fn route(
                 queue: Some(decoded(queue)),
                 headers: publish_headers(cfg),
                 body,
-                caller_ip: caller_ip(headers),
+                caller_ip: caller.clone(),
             };
             let (status, v) = q.publish(req).await?;
             Ok((status, Some(v)))
         }
         ("batch", 1) if m == Method::POST => {
-            let items = batch_items(&body, caller_ip(headers))?;
+            let items = batch_items(&body, caller.clone())?;
             ok(q.batch(items).await)
         }
         ("messages", 2) if m == Method::GET => ok(q.get_message(seg(1)).await?),
@@ -435,7 +447,7 @@ async fn route(
                 queue: None,
                 headers: publish_headers(cfg),
                 body,
-                caller_ip: caller_ip(headers),
+                caller_ip: caller.clone(),
             };
             ok(q.create_schedule(req).await?)
         }

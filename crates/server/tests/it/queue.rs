@@ -215,6 +215,7 @@ async fn publish_delivers_signed_with_forwarded_headers() {
     assert_eq!(d.headers["upstash-message-id"], id);
     assert_eq!(d.headers["upstash-retried"], "0");
     assert_eq!(d.headers["user-agent"], "Upstash-QStash");
+    assert_eq!(d.headers["upstash-caller-ip"], "127.0.0.1");
     assert!(!d.headers.contains_key("authorization"));
     assert!(
         !d.headers
@@ -342,6 +343,7 @@ async fn delay_and_not_before() {
     let (status, m) = q.get(&format!("/v2/messages/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(m["body"], "l");
+    assert_eq!(m["callerIP"], "127.0.0.1");
     assert!(m["notBefore"].as_u64().unwrap() > m["createdAt"].as_u64().unwrap() + 3_500_000);
     let (status, v) = q.send(q.http.delete(q.url(&format!("/v2/messages/{id}")))).await;
     assert_eq!(status, StatusCode::OK);
