@@ -220,6 +220,57 @@ def test_url_groups(client, rx):
         client.url_group.get(name)
 
 
+def test_flow_control(client, rx):
+    key = unique("pyfc")
+    for i in range(3):
+        client.message.publish_json(
+            url=rx.url(f"/slow/150/{key}/{i}"), body={"i": i}, flow_control={"key": key, "parallelism": 1}
+        )
+    time.sleep(0.08)
+    fc = client.flow_control.get(key)
+    assert fc.key == key
+    assert fc.parallelism_max == 1
+    assert fc.wait_list_size == 2
+    got = rx.wait_for(f"/slow/150/{key}", 3)
+    assert all(b.at - a.at >= 0.13 for a, b in zip(got, got[1:]))
+    # Pause: new messages wait; resume: they go.
+    client.flow_control.pause(key)
+    assert client.flow_control.get(key).is_paused is True
+    client.message.publish(url=rx.url(f"/py/fc/{key}/paused"), body="p", flow_control={"key": key, "parallelism": 1})
+    time.sleep(0.3)
+    assert rx.requests(f"/py/fc/{key}/paused") == []
+    client.flow_control.resume(key)
+    rx.wait_for(f"/py/fc/{key}/paused")
+    # Pin: the pinned values win over the messages' own; unpin releases them; resetRate starts a period.
+    client.flow_control.pin(key, {"parallelism": 5, "rate": 10, "period": 2})
+    fc = client.flow_control.get(key)
+    assert (fc.parallelism_max, fc.rate_max, fc.rate_period) == (5, 10, 2)
+    assert fc.is_pinned_parallelism and fc.is_pinned_rate
+    client.message.publish(url=rx.url(f"/py/fc/{key}/pinned"), body="x", flow_control={"key": key, "parallelism": 1})
+    assert client.flow_control.get(key).parallelism_max == 5
+    client.flow_control.unpin(key, {"parallelism": True, "rate": True})
+    fc = client.flow_control.get(key)
+    assert not fc.is_pinned_parallelism and not fc.is_pinned_rate
+    client.flow_control.reset_rate(key)
+    assert client.flow_control.get(key).rate_count == 0
+    with pytest.raises(QStashError):
+        client.flow_control.get(unique("nokey"))
+
+
+def test_dlq_retry(client, rx):
+    res = client.message.publish(url=rx.url("/status/503/py-dlq-retry"), body="again", retries=0)
+    until(lambda: "FAILED" in states(client, res.message_id), "FAILED")
+    entry = next(m for m in client.dlq.list(filter={"message_id": res.message_id}).messages)
+    assert entry.response_status == 503
+    # The retry is a new message with the same body; the entry leaves the DLQ.
+    r = client.http.request(path=f"/v2/dlq/retry/{entry.dlq_id}", method="POST")
+    assert r["messageId"] != res.message_id
+    got = rx.wait_for("/status/503/py-dlq-retry", 2)
+    assert got[1].body == b"again"
+    with pytest.raises(QStashError):
+        client.dlq.get(entry.dlq_id)
+
+
 def test_signing_keys(client):
     keys = client.signing_key.get()
     assert keys.current.startswith("sig_") and keys.next.startswith("sig_")

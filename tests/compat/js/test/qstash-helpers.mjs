@@ -87,7 +87,12 @@ export async function startReceiver() {
         await sleep(25);
       }
     },
-    close: () => new Promise((r) => server.close(r)),
+    // Drop the queue's keep-alive connections too, or close() waits for them to time out.
+    close: () =>
+      new Promise((r) => {
+        server.close(r);
+        server.closeAllConnections();
+      }),
   };
 }
 
