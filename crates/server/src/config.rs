@@ -102,10 +102,14 @@ pub struct Args {
     #[arg(long, env = "LARDER_QSTASH_DEV")]
     pub qstash_dev: bool,
 
+    /// How long a QStash deduplication id (or content hash) is remembered, in seconds. [default: 600]
+    #[arg(long, env = "LARDER_QSTASH_DEDUP_WINDOW", value_name = "SECONDS")]
+    pub qstash_dedup_window: Option<u64>,
+
     /// A TOML file with any of the keys above (`http`, `resp`, `token`, `read_only_token`, `data_dir`,
     /// `max_request_size`, `busy_reply_threshold`, `appendonly`, `appendfsync`,
     /// `auto_aof_rewrite_percentage`, `auto_aof_rewrite_min_size`, `log`, `qstash_token`,
-    /// `qstash_current_signing_key`, `qstash_next_signing_key`, `qstash_dev`).
+    /// `qstash_current_signing_key`, `qstash_next_signing_key`, `qstash_dev`, `qstash_dedup_window`).
     #[arg(long, env = "LARDER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -157,6 +161,7 @@ struct FileConfig {
     qstash_current_signing_key: Option<String>,
     qstash_next_signing_key: Option<String>,
     qstash_dev: Option<bool>,
+    qstash_dedup_window: Option<u64>,
 }
 
 /// `appendonly = true` or `appendonly = "yes"` in the TOML file.
@@ -226,6 +231,8 @@ pub struct QstashConfig {
     /// The signing keys were given (flags, environment, file): they replace the stored ones at start.
     /// Generated keys yield to the stored ones, which `POST /v2/keys/rotate` may have changed.
     pub explicit_keys: bool,
+    /// How long deduplication ids are remembered (ms).
+    pub dedup_window_ms: u64,
 }
 
 impl QstashConfig {
@@ -236,6 +243,7 @@ impl QstashConfig {
             current_signing_key: current.into(),
             next_signing_key: next.into(),
             explicit_keys: true,
+            dedup_window_ms: 600_000,
         }
     }
 
@@ -288,6 +296,7 @@ impl QstashConfig {
             current_signing_key: current,
             next_signing_key: next,
             explicit_keys,
+            dedup_window_ms: 600_000,
         })
     }
 }
@@ -409,7 +418,11 @@ impl Config {
                 .or(file.auto_aof_rewrite_min_size)
                 .unwrap_or(d.auto_rewrite_min_size),
         };
-        let qstash = if args.qstash_dev || file.qstash_dev.unwrap_or(false) {
+        let dedup_window = args.qstash_dedup_window.or(file.qstash_dedup_window).unwrap_or(600);
+        if dedup_window == 0 {
+            bail!("--qstash-dedup-window must be at least 1 second");
+        }
+        let mut qstash = if args.qstash_dev || file.qstash_dev.unwrap_or(false) {
             if !public.is_empty() {
                 bail!(
                     "--qstash-dev uses public, well-known credentials: it is refused on non-loopback addresses"
@@ -424,6 +437,7 @@ impl Config {
                 &data_dir,
             )?
         };
+        qstash.dedup_window_ms = dedup_window.saturating_mul(1000);
         Ok(Config {
             aof,
             qstash,

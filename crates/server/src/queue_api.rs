@@ -38,7 +38,7 @@ pub async fn start(
     let store = Arc::new(EngineStore::new(app.clone()));
     let queue = Queue::open(
         store,
-        QueueConfig::default(),
+        QueueConfig { dedup_window_ms: q.dedup_window_ms, ..QueueConfig::default() },
         &q.current_signing_key,
         &q.next_signing_key,
         q.explicit_keys,

@@ -1146,3 +1146,21 @@ async fn per_attempt_timeout() {
     let (_, dlq) = q.get("/v2/dlq").await;
     assert_eq!(dlq["messages"][0]["responseStatus"], 0);
 }
+
+#[tokio::test]
+async fn the_dedup_window_is_configurable() {
+    let q = Q {
+        srv: TestServer::start_with(|c| c.qstash.dedup_window_ms = 1000).await,
+        http: reqwest::Client::new(),
+    };
+    let r = Receiver::start().await;
+    let h = [("Upstash-Deduplication-Id", "w")];
+    let (_, a) = q.publish(&r.to("/w"), &h, "1").await;
+    let (s, b) = q.publish(&r.to("/w"), &h, "2").await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(a["messageId"], b["messageId"]);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (s, c) = q.publish(&r.to("/w"), &h, "3").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(a["messageId"], c["messageId"]);
+}
