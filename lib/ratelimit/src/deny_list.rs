@@ -70,6 +70,14 @@ pub fn clear_cache() {
     DENIED.lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
 
+/// Forgets the cached denial of these values (process-wide).
+pub fn forget_cached(values: &[&str]) {
+    let mut cache = DENIED.lock().unwrap_or_else(|e| e.into_inner());
+    for v in values {
+        cache.remove(*v);
+    }
+}
+
 pub(crate) struct Check {
     pub denied_value: Option<String>,
     /// The IP list status key was missing: time to refresh the list.
@@ -116,10 +124,7 @@ pub async fn deny(redis: &Redis, prefix: &str, values: &[&str]) -> Result<()> {
 pub async fn allow(redis: &Redis, prefix: &str, values: &[&str]) -> Result<()> {
     if !values.is_empty() {
         redis.command(larder_redis::Cmd::new("SREM").arg(all_key(prefix)).arg(values)).await?;
-        let mut cache = DENIED.lock().unwrap_or_else(|e| e.into_inner());
-        for v in values {
-            cache.remove(*v);
-        }
+        forget_cached(values);
     }
     Ok(())
 }

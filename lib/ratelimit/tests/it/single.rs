@@ -460,7 +460,7 @@ async fn ip_deny_list_from_a_local_source() {
     let r = rl.limit_with("u", LimitOptions::new().ip("10.9.8.7")).await.unwrap();
     assert_eq!(r.reason, Some(Reason::DenyList));
     larder_ratelimit::deny_list::disable_ip_deny_list(&redis, "ipl").await.unwrap();
-    larder_ratelimit::deny_list::clear_cache();
+    larder_ratelimit::deny_list::forget_cached(&["10.9.8.7"]);
     assert_eq!(
         redis.get::<String>("ipl:ipDenyListStatus").await.unwrap().as_deref(),
         Some("disabled")
