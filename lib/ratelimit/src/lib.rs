@@ -67,6 +67,7 @@ mod cache;
 pub mod deny_list;
 mod duration;
 mod error;
+mod multi;
 mod ratelimit;
 mod response;
 mod scripts;
@@ -74,6 +75,7 @@ mod scripts;
 pub use cache::EphemeralCache;
 pub use duration::duration;
 pub use error::{Error, Result};
+pub use multi::{MultiRegionRatelimit, MultiRegionRatelimitBuilder};
 pub use ratelimit::{
     Algorithm, Clock, DEFAULT_PREFIX, DEFAULT_TIMEOUT, IpDenyListSource, OnTimeout, Ratelimit,
     RatelimitBuilder, dynamic_key,

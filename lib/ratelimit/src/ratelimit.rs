@@ -112,7 +112,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn new(success: bool, limit: i64, remaining: i64, reset: u64) -> Outcome {
+    pub(crate) fn new(success: bool, limit: i64, remaining: i64, reset: u64) -> Outcome {
         Outcome {
             success,
             limit,
@@ -142,7 +142,7 @@ impl Outcome {
     }
 }
 
-fn clamp(n: u64) -> i64 {
+pub(crate) fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -163,7 +163,7 @@ pub(crate) struct Common {
 }
 
 impl Common {
-    fn new() -> Common {
+    pub(crate) fn new() -> Common {
         Common {
             prefix: DEFAULT_PREFIX.to_owned(),
             cache: Some(EphemeralCache::new()),
@@ -715,24 +715,7 @@ impl Ratelimit {
     /// last response (failed when the deadline passed first, or when a cached deny-list rejection
     /// makes waiting pointless).
     pub async fn block_until_ready(&self, identifier: &str, timeout: Duration) -> Result<Response> {
-        if timeout.is_zero() {
-            return Err(Error::InvalidArgument("timeout must be positive".into()));
-        }
-        let common = &self.inner.common;
-        let deadline = common.now().saturating_add(window_ms(timeout));
-        loop {
-            let res = self.limit(identifier).await?;
-            if res.success || (res.reset == 0 && res.reason == Some(Reason::DenyList)) {
-                return Ok(res);
-            }
-            let now = common.now();
-            let wait = res.reset.min(deadline).saturating_sub(now);
-            let wait = if wait == 0 { 100 } else { wait };
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            if common.now() > deadline {
-                return Ok(res);
-            }
-        }
+        block_until_ready(&self.inner.common.clock, timeout, || self.limit(identifier)).await
     }
 
     /// Sets (`Some`) or removes (`None`) the global dynamic limit `prefix:dynamic:global`
@@ -784,6 +767,34 @@ impl Ratelimit {
             hours,
         )
         .await
+    }
+}
+
+/// The `blockUntilReady` loop of `@upstash/ratelimit` 2.2 around any limit call.
+pub(crate) async fn block_until_ready<F, Fut>(
+    clock: &Clock,
+    timeout: Duration,
+    mut limit: F,
+) -> Result<Response>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Response>>,
+{
+    if timeout.is_zero() {
+        return Err(Error::InvalidArgument("timeout must be positive".into()));
+    }
+    let deadline = clock().saturating_add(window_ms(timeout));
+    loop {
+        let res = limit().await?;
+        if res.success || (res.reset == 0 && res.reason == Some(Reason::DenyList)) {
+            return Ok(res);
+        }
+        let wait = res.reset.min(deadline).saturating_sub(clock());
+        let wait = if wait == 0 { 100 } else { wait };
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        if clock() > deadline {
+            return Ok(res);
+        }
     }
 }
 

@@ -18,7 +18,6 @@ use larder_redis::Script;
 
 macro_rules! scripts {
     ($($name:ident = $file:literal;)*) => {$(
-        #[allow(dead_code)]
         pub(crate) static $name: LazyLock<Script> =
             LazyLock::new(|| Script::new(include_str!(concat!("scripts/", $file))));
     )*};

@@ -2,5 +2,6 @@
 //! (`larder_test_support::TestServer`).
 
 mod concurrency_200;
+mod multi;
 mod single;
 mod support;
