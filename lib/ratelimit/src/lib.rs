@@ -64,17 +64,21 @@
 
 pub mod analytics;
 mod cache;
+mod concurrency;
 pub mod deny_list;
 mod duration;
 mod error;
+mod gcra;
 mod multi;
 mod ratelimit;
 mod response;
 mod scripts;
 
 pub use cache::EphemeralCache;
+pub use concurrency::{Acquired, ConcurrencyLimit, ConcurrencyLimitBuilder, Lease};
 pub use duration::duration;
 pub use error::{Error, Result};
+pub use gcra::{Gcra, GcraBuilder};
 pub use multi::{MultiRegionRatelimit, MultiRegionRatelimitBuilder};
 pub use ratelimit::{
     Algorithm, Clock, DEFAULT_PREFIX, DEFAULT_TIMEOUT, IpDenyListSource, OnTimeout, Ratelimit,

@@ -437,14 +437,18 @@ async fn sync(
     rate: i64,
     current_fields: fn(Value) -> Vec<Value>,
 ) -> Result<()> {
-    let FanOut { first, failed, mut rest } = fan;
-    if let Some(e) = failed.into_iter().next() {
-        // A region that failed cannot be synced (JavaScript's `Promise.all` rejects too).
-        return Err(e);
-    }
+    let FanOut { first, mut failed, mut rest } = fan;
     let mut answers = vec![(first, first_fields)];
     while let Some((i, r)) = rest.recv().await {
-        answers.push((i, current_fields(r?)));
+        match r {
+            Ok(v) => answers.push((i, current_fields(v))),
+            Err(e) => failed.push(e),
+        }
+    }
+    if let Some(e) = failed.into_iter().next() {
+        // Every region has answered, but one failed: it cannot be synced (JavaScript's
+        // `Promise.all` rejects too).
+        return Err(e);
     }
     let mut all: Vec<String> = Vec::new();
     let mut seen = HashSet::new();

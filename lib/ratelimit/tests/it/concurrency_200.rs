@@ -40,6 +40,23 @@ async fn exactly_50_of_200() {
     for (name, algo) in algos() {
         assert_eq!(burst(&redis, algo, &format!("c200:{name}"), true).await, 50, "{name}");
     }
+    // GCRA: 50 per hour, bursts of 50.
+    let g = larder_ratelimit::Gcra::builder(redis.clone(), 50, HOUR)
+        .prefix("c200:gcra")
+        .timeout(Duration::ZERO)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let g = g.clone();
+            tokio::spawn(async move { g.limit("burst").await.unwrap().success })
+        })
+        .collect();
+    let mut allowed = 0;
+    for t in tasks {
+        allowed += usize::from(t.await.unwrap());
+    }
+    assert_eq!(allowed, 50, "gcra");
     for (name, algo) in algos().into_iter().take(3) {
         assert_eq!(
             burst(&redis, algo, &format!("c200nc:{name}"), false).await,

@@ -1,7 +1,9 @@
 //! Integration tests: every public method against a real larder started in-process
 //! (`larder_test_support::TestServer`).
 
+mod concurrency;
 mod concurrency_200;
+mod gcra;
 mod multi;
 mod single;
 mod support;
