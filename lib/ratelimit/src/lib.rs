@@ -69,6 +69,8 @@ pub mod deny_list;
 mod duration;
 mod error;
 mod gcra;
+#[cfg(feature = "tower")]
+pub mod middleware;
 mod multi;
 mod ratelimit;
 mod response;

@@ -4,6 +4,7 @@
 mod concurrency;
 mod concurrency_200;
 mod gcra;
+mod middleware;
 mod multi;
 mod single;
 mod support;
