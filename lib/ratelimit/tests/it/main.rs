@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod concurrency_200;
+mod cross_js;
 mod gcra;
 mod middleware;
 mod multi;

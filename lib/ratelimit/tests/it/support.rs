@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use larder_redis::Redis;
 use larder_test_support::{TOKEN, TestServer};
 
-/// A fresh larder and a client for it (telemetry off).
+/// A fresh larder and a client for it (telemetry off). Tests that use the real clock with 1 h
+/// windows rely on this not returning in the last 20 s of an hour (see [`fresh_hour`]).
 pub async fn server() -> (TestServer, Redis) {
+    fresh_hour().await;
     let server = TestServer::start().await;
     let redis = Redis::builder(server.http_url(), TOKEN).telemetry(false).build().unwrap();
     (server, redis)
@@ -49,4 +51,13 @@ pub async fn black_hole() -> (String, tokio::task::JoinHandle<()>) {
         }
     });
     (url, task)
+}
+
+/// If fewer than 20 s are left in the current hour, sleeps into the next one, so that a test using
+/// the real clock and 1 h windows never straddles a window boundary.
+pub async fn fresh_hour() {
+    let left = 3_600_000 - larder_ratelimit::now_ms() % 3_600_000;
+    if left < 20_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(left + 5)).await;
+    }
 }
