@@ -11,6 +11,9 @@
 //! | `RateLimit` | `"default";r=<remaining>;t=<seconds until reset>` |
 //! | `Retry-After` | on 429 only: seconds until reset (at least 1) |
 //!
+//! With a [`ConcurrencyLimit`], the lease is taken before the inner service runs and released
+//! (awaited) as soon as it has produced the response head, before the response is returned.
+//!
 //! With the `axum` feature the layer also reads the peer address from axum's
 //! `ConnectInfo<SocketAddr>`, and [`axum_middleware`] works with `axum::middleware::from_fn_with_state`.
 //!
@@ -59,8 +62,22 @@ pub struct Decision {
     pub window: Option<Duration>,
     /// The quota unit (`qu` of `RateLimit-Policy`) when it is not `"requests"`.
     pub quota_unit: Option<&'static str>,
-    /// Held until the inner service has produced its response (a concurrency lease).
-    pub guard: Option<Box<dyn Send + Sync>>,
+    /// Released once the inner service has produced its response (a concurrency lease).
+    pub guard: Option<Box<dyn Release>>,
+}
+
+/// Something to give back once the response is ready (a concurrency lease).
+pub trait Release: Send + Sync {
+    /// Gives it back; errors are ignored (a lease not released expires anyway).
+    fn release(self: Box<Self>) -> BoxFuture<()>;
+}
+
+impl Release for crate::Lease {
+    fn release(self: Box<Self>) -> BoxFuture<()> {
+        Box::pin(async move {
+            let _ = (*self).release().await;
+        })
+    }
 }
 
 impl fmt::Debug for Decision {
@@ -136,7 +153,7 @@ impl Limiter for ConcurrencyLimit {
                 reset: a.reset,
                 window: None,
                 quota_unit: Some("concurrent-requests"),
-                guard: a.lease.map(|l| Box::new(l) as Box<dyn Send + Sync>),
+                guard: a.lease.map(|l| Box::new(l) as Box<dyn Release>),
             })
         })
     }
@@ -403,7 +420,7 @@ impl RateLimitLayer {
 
 struct Pass {
     headers: HeaderMap,
-    guard: Option<Box<dyn Send + Sync>>,
+    guard: Option<Box<dyn Release>>,
 }
 
 struct Stop {
@@ -508,7 +525,9 @@ where
                 }
                 Ok(pass) => {
                     let mut res = inner.call(req).await?;
-                    drop(pass.guard);
+                    if let Some(g) = pass.guard {
+                        g.release().await;
+                    }
                     res.headers_mut().extend(pass.headers);
                     Ok(res)
                 }
@@ -542,7 +561,9 @@ pub async fn axum_middleware(
         }
         Ok(pass) => {
             let mut res = next.run(req).await;
-            drop(pass.guard);
+            if let Some(g) = pass.guard {
+                g.release().await;
+            }
             res.headers_mut().extend(pass.headers);
             res
         }
