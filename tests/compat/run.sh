@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compatibility suite: runs the official Upstash clients (@upstash/redis from npm, upstash-redis
-# from PyPI) and rate limiters (@upstash/ratelimit, upstash-ratelimit) against a freshly started
-# larder server and prints one summary line:
+# from PyPI), rate limiters (@upstash/ratelimit, upstash-ratelimit) and QStash clients
+# (@upstash/qstash, qstash) against freshly started larder servers and prints one summary line:
 #
 #   compat: N passed, N failed[, N skipped]
 #
@@ -18,6 +18,10 @@
 #   LARDER_RATELIMIT_DRIVER  the Rust rate limiter's driver for test/ratelimit-rust.test.mjs
 #                         (default: examples/driver next to LARDER_BIN; build it with
 #                         'cargo build -p larder-ratelimit --example driver')
+#
+# The QStash tests get their own instance (its queue keys never meet the Redis tests' DBSIZE and
+# FLUSHALL), started with a known QStash token and signing keys exported as QSTASH_URL,
+# QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -102,6 +106,9 @@ rand_token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 TOKEN="rw_$(rand_token)"
 RO_TOKEN="ro_$(rand_token)"
+QSTASH_TOKEN="qs_$(rand_token)"
+QSTASH_CURRENT_SIGNING_KEY="sig_$(rand_token)"
+QSTASH_NEXT_SIGNING_KEY="sig_$(rand_token)"
 USED_PORTS=" "
 # new_port: a free loopback port not handed out before (runs in a subshell: the caller records it)
 new_port() {
@@ -111,10 +118,11 @@ new_port() {
   echo "$p"
 }
 
-# start_server NAME: starts a larder with its own ports and data dir under $WORK; sets
-# STARTED_PID and STARTED_URL
+# start_server NAME [ARGS...]: starts a larder with its own ports and data dir under $WORK (and
+# ARGS); sets STARTED_PID and STARTED_URL
 start_server() {
   local name=$1 http resp
+  shift
   http="$(new_port)"
   USED_PORTS="$USED_PORTS$http "
   resp="$(new_port)"
@@ -126,6 +134,10 @@ start_server() {
     --token "$TOKEN" \
     --read-only-token "$RO_TOKEN" \
     --data-dir "$WORK/$name/data" \
+    --qstash-token "$QSTASH_TOKEN" \
+    --qstash-current-signing-key "$QSTASH_CURRENT_SIGNING_KEY" \
+    --qstash-next-signing-key "$QSTASH_NEXT_SIGNING_KEY" \
+    "$@" \
     >"$WORK/$name/larder.log" 2>&1 &
   STARTED_PID=$!
   STARTED_URL="http://127.0.0.1:$http"
@@ -171,8 +183,14 @@ for i in $(seq 1 "$EXTRA_SERVERS"); do
   EXTRA_URLS+=("$STARTED_URL")
 done
 if ((EXTRA_SERVERS > 0)); then log "extra instances for the multi-region tests: ${EXTRA_URLS[*]}"; fi
+start_server qstash
+QSTASH_PID=$STARTED_PID
+QSTASH_URL=$STARTED_URL
+EXTRA_PIDS+=("$QSTASH_PID")
+log "instance for the QStash tests: $QSTASH_URL"
 wait_ready server "$SERVER_PID" "$URL"
-for i in "${!EXTRA_PIDS[@]}"; do wait_ready "region$((i + 1))" "${EXTRA_PIDS[$i]}" "${EXTRA_URLS[$i]}"; done
+wait_ready qstash "$QSTASH_PID" "$QSTASH_URL"
+for i in "${!EXTRA_URLS[@]}"; do wait_ready "region$((i + 1))" "${EXTRA_PIDS[$i]}" "${EXTRA_URLS[$i]}"; done
 log "larder is ready"
 
 export UPSTASH_REDIS_REST_URL="$URL"
@@ -180,6 +198,8 @@ export UPSTASH_REDIS_REST_TOKEN="$TOKEN"
 export LARDER_READ_ONLY_TOKEN="$RO_TOKEN"
 LARDER_EXTRA_REST_URLS="$(IFS=,; echo "${EXTRA_URLS[*]}")"
 export LARDER_EXTRA_REST_URLS
+export QSTASH_URL QSTASH_TOKEN QSTASH_CURRENT_SIGNING_KEY QSTASH_NEXT_SIGNING_KEY
+unset QSTASH_DEV QSTASH_REGION || true
 unset KV_REST_API_URL KV_REST_API_TOKEN UPSTASH_DISABLE_TELEMETRY || true
 
 # --- suites ------------------------------------------------------------------------------------
@@ -262,6 +282,10 @@ for s in $SUITES; do
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     log "larder is no longer running after the $s suite; its last output:"
     tail -n 50 "$WORK/server/larder.log" | sed 's/^/  | /' >&2 || true
+  fi
+  if ! kill -0 "$QSTASH_PID" 2>/dev/null; then
+    log "the QStash instance is no longer running after the $s suite; its last output:"
+    tail -n 50 "$WORK/qstash/larder.log" | sed 's/^/  | /' >&2 || true
   fi
 done
 

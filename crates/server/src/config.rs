@@ -72,9 +72,40 @@ pub struct Args {
     #[arg(long, env = "LARDER_AUTO_AOF_REWRITE_MIN_SIZE", value_name = "BYTES")]
     pub auto_aof_rewrite_min_size: Option<u64>,
 
+    /// The QStash token: `Authorization: Bearer <token>` (or `?qstash_token=`) for the queue API under
+    /// `/v2/`. Generated and kept in the data directory when not given.
+    #[arg(long, env = "LARDER_QSTASH_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub qstash_token: Option<String>,
+
+    /// The current signing key for `Upstash-Signature` on deliveries. Generated and kept in the data
+    /// directory when not given (then `POST /v2/keys/rotate` can replace it).
+    #[arg(
+        long,
+        env = "LARDER_QSTASH_CURRENT_SIGNING_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub qstash_current_signing_key: Option<String>,
+
+    /// The next signing key (receivers accept both). Generated like the current one.
+    #[arg(
+        long,
+        env = "LARDER_QSTASH_NEXT_SIGNING_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub qstash_next_signing_key: Option<String>,
+
+    /// Answer like the official QStash development server: the queue API takes its public dev token and
+    /// signs with its public dev keys, so `QSTASH_DEV=true` apps (which probe `127.0.0.1:8080`) use larder
+    /// unchanged. Use with `--http 127.0.0.1:8080`; refused on non-loopback addresses.
+    #[arg(long, env = "LARDER_QSTASH_DEV")]
+    pub qstash_dev: bool,
+
     /// A TOML file with any of the keys above (`http`, `resp`, `token`, `read_only_token`, `data_dir`,
     /// `max_request_size`, `busy_reply_threshold`, `appendonly`, `appendfsync`,
-    /// `auto_aof_rewrite_percentage`, `auto_aof_rewrite_min_size`, `log`).
+    /// `auto_aof_rewrite_percentage`, `auto_aof_rewrite_min_size`, `log`, `qstash_token`,
+    /// `qstash_current_signing_key`, `qstash_next_signing_key`, `qstash_dev`).
     #[arg(long, env = "LARDER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -122,6 +153,10 @@ struct FileConfig {
     auto_aof_rewrite_percentage: Option<u64>,
     auto_aof_rewrite_min_size: Option<u64>,
     log: Option<String>,
+    qstash_token: Option<String>,
+    qstash_current_signing_key: Option<String>,
+    qstash_next_signing_key: Option<String>,
+    qstash_dev: Option<bool>,
 }
 
 /// `appendonly = true` or `appendonly = "yes"` in the TOML file.
@@ -178,6 +213,125 @@ pub struct Config {
     pub quiet: bool,
     /// Whether the tokens were generated (and kept in the data dir) rather than given.
     pub generated_tokens: bool,
+    /// The queue API's token and signing keys.
+    pub qstash: QstashConfig,
+}
+
+/// The QStash-compatible queue's secrets.
+#[derive(Debug, Clone)]
+pub struct QstashConfig {
+    pub token: String,
+    pub current_signing_key: String,
+    pub next_signing_key: String,
+    /// The signing keys were given (flags, environment, file): they replace the stored ones at start.
+    /// Generated keys yield to the stored ones, which `POST /v2/keys/rotate` may have changed.
+    pub explicit_keys: bool,
+}
+
+impl QstashConfig {
+    /// Fixed secrets, for tests.
+    pub fn fixed(token: &str, current: &str, next: &str) -> QstashConfig {
+        QstashConfig {
+            token: token.into(),
+            current_signing_key: current.into(),
+            next_signing_key: next.into(),
+            explicit_keys: true,
+        }
+    }
+
+    /// The official development server's public credentials (its default user), which the JS SDK's
+    /// dev mode probes for with `GET /v2/keys`.
+    pub fn dev() -> QstashConfig {
+        QstashConfig::fixed(
+            "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=",
+            "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r",
+            "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs",
+        )
+    }
+
+    fn resolve(
+        token: Option<String>,
+        current: Option<String>,
+        next: Option<String>,
+        data_dir: &Path,
+    ) -> anyhow::Result<QstashConfig> {
+        for (name, t) in [
+            ("--qstash-token", &token),
+            ("--qstash-current-signing-key", &current),
+            ("--qstash-next-signing-key", &next),
+        ] {
+            if let Some(t) = t
+                && (t.len() < 8 || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+            {
+                bail!("{name} must be at least 8 characters with no spaces or control characters");
+            }
+        }
+        if current.is_some() != next.is_some() {
+            bail!(
+                "give both --qstash-current-signing-key and --qstash-next-signing-key, or neither"
+            );
+        }
+        let explicit_keys = current.is_some();
+        let (token, current, next) = match (token, current, next) {
+            (Some(t), Some(c), Some(n)) => (t, c, n),
+            (t, c, n) => {
+                let stored = StoredQstash::load_or_create(data_dir)?;
+                (
+                    t.unwrap_or(stored.qstash_token),
+                    c.unwrap_or(stored.current_signing_key),
+                    n.unwrap_or(stored.next_signing_key),
+                )
+            }
+        };
+        Ok(QstashConfig {
+            token,
+            current_signing_key: current,
+            next_signing_key: next,
+            explicit_keys,
+        })
+    }
+}
+
+/// Queue secrets generated on first start, kept in `<data dir>/qstash.toml` (mode 0600).
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct StoredQstash {
+    qstash_token: String,
+    current_signing_key: String,
+    next_signing_key: String,
+}
+
+impl StoredQstash {
+    fn load_or_create(dir: &Path) -> anyhow::Result<StoredQstash> {
+        let path = dir.join("qstash.toml");
+        if path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("read {}", path.display()))?;
+            return toml::from_str(&text).with_context(|| format!("parse {}", path.display()));
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("create data directory {}", dir.display()))?;
+        let s = StoredQstash {
+            qstash_token: generate_token(),
+            current_signing_key: generate_signing_key(),
+            next_signing_key: generate_signing_key(),
+        };
+        let text = format!(
+            "# QStash secrets generated by larder on first start. Delete this file to generate new ones.\nqstash_token = {:?}\ncurrent_signing_key = {:?}\nnext_signing_key = {:?}\n",
+            s.qstash_token, s.current_signing_key, s.next_signing_key
+        );
+        write_private(&path, text.as_bytes())
+            .with_context(|| format!("write {}", path.display()))?;
+        Ok(s)
+    }
+}
+
+/// A signing key like QStash's: `sig_` and 28 base58 characters.
+pub fn generate_signing_key() -> String {
+    const B58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut b = [0u8; 28];
+    rand::rng().fill_bytes(&mut b);
+    let tail: String = b.iter().map(|x| B58[*x as usize % B58.len()] as char).collect();
+    format!("sig_{tail}")
 }
 
 impl Config {
@@ -255,8 +409,24 @@ impl Config {
                 .or(file.auto_aof_rewrite_min_size)
                 .unwrap_or(d.auto_rewrite_min_size),
         };
+        let qstash = if args.qstash_dev || file.qstash_dev.unwrap_or(false) {
+            if !public.is_empty() {
+                bail!(
+                    "--qstash-dev uses public, well-known credentials: it is refused on non-loopback addresses"
+                );
+            }
+            QstashConfig::dev()
+        } else {
+            QstashConfig::resolve(
+                args.qstash_token.or(file.qstash_token),
+                args.qstash_current_signing_key.or(file.qstash_current_signing_key),
+                args.qstash_next_signing_key.or(file.qstash_next_signing_key),
+                &data_dir,
+            )?
+        };
         Ok(Config {
             aof,
+            qstash,
             http,
             resp,
             token,

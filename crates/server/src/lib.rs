@@ -6,6 +6,8 @@
 
 pub mod backend;
 pub mod config;
+pub mod queue_api;
+pub mod queue_store;
 pub mod resp;
 pub mod rest;
 
@@ -62,6 +64,8 @@ pub struct Running {
     pub http_addr: SocketAddr,
     pub resp_addr: Option<SocketAddr>,
     pub app: Arc<App>,
+    /// The QStash-compatible queue under `/v2/`.
+    pub queue: Arc<queue_api::QueueApi>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
     /// The append-only file (`--appendonly yes`): flushed and fsynced by [`Running::wait`].
@@ -184,7 +188,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     });
     let tracker = TaskTracker::new();
 
-    let router = rest::router(app.clone());
+    let queue = queue_api::start(app.clone(), shutdown.clone(), tracker.clone()).await?;
+    let router = queue_api::mount(rest::router(app.clone()), queue.clone());
     let token = shutdown.clone();
     tracker.spawn(async move {
         if let Err(e) =
@@ -217,7 +222,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             }
         });
     }
-    Ok(Running { http_addr, resp_addr, app, shutdown, tracker, aof })
+    Ok(Running { http_addr, resp_addr, app, queue, shutdown, tracker, aof })
 }
 
 /// The block of environment lines printed on start, for a user to paste into `.env.local`.
@@ -228,6 +233,11 @@ pub fn env_block(running: &Running) -> String {
     s.push_str(&format!("UPSTASH_REDIS_REST_URL=http://{}\n", running.http_addr));
     s.push_str(&format!("UPSTASH_REDIS_REST_TOKEN={}\n", c.token));
     s.push_str(&format!("# read-only token (reads only; writes are refused):\n# UPSTASH_REDIS_REST_READONLY_TOKEN={}\n", c.read_only_token));
+    let (current, next) = running.queue.queue.signing_keys();
+    s.push_str(&format!("QSTASH_URL=http://{}\n", running.http_addr));
+    s.push_str(&format!("QSTASH_TOKEN={}\n", c.qstash.token));
+    s.push_str(&format!("QSTASH_CURRENT_SIGNING_KEY={current}\n"));
+    s.push_str(&format!("QSTASH_NEXT_SIGNING_KEY={next}\n"));
     if let Some(a) = running.resp_addr {
         s.push_str(&format!("REDIS_URL=redis://default:{}@{}\n", c.token, a));
     }

@@ -6,12 +6,19 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use larder_server::config::QstashConfig;
 use larder_server::{Config, Running, start};
 
 /// The full-access token every `TestServer` uses.
 pub const TOKEN: &str = "test-token-full-access";
 /// The read-only token every `TestServer` uses.
 pub const READ_ONLY_TOKEN: &str = "test-token-read-only";
+/// The QStash token every `TestServer` uses.
+pub const QSTASH_TOKEN: &str = "test-qstash-token";
+/// The current QStash signing key every `TestServer` starts with.
+pub const QSTASH_CURRENT_SIGNING_KEY: &str = "sig_testcurrentkey0000000000000";
+/// The next QStash signing key every `TestServer` starts with.
+pub const QSTASH_NEXT_SIGNING_KEY: &str = "sig_testnextkey00000000000000000";
 
 /// The configuration every `TestServer` starts from: loopback addresses on free ports, the known tokens,
 /// `data_dir` for its files.
@@ -28,6 +35,11 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         log: "warn".into(),
         quiet: true,
         generated_tokens: false,
+        qstash: QstashConfig::fixed(
+            QSTASH_TOKEN,
+            QSTASH_CURRENT_SIGNING_KEY,
+            QSTASH_NEXT_SIGNING_KEY,
+        ),
     }
 }
 

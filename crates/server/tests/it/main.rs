@@ -5,6 +5,7 @@ mod blocking;
 mod cli;
 mod crash;
 mod persistence;
+mod queue;
 mod resp;
 mod rest;
 mod scripts;

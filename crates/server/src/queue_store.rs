@@ -1,0 +1,66 @@
+//! The queue's storage seam over the embedded engine: [`EngineStore`] runs the queue's scripts and reads
+//! as an internal, authenticated client through the same [`crate::Backend`] as REST and RESP, so they
+//! go through the command table, reach the AOF like any write, and get `BUSY` while a user script runs
+//! long (the queue retries). A gateway to an external Redis/Valkey would implement the same trait.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use larder_queue::store::{BoxFuture, QueueStore, Script, StoreError};
+use larder_resp::Reply;
+
+use crate::App;
+
+/// The embedded engine as the queue's store.
+pub struct EngineStore {
+    app: Arc<App>,
+    /// The queue's calls take turns here (a fair, asynchronous wait) instead of all contending for the
+    /// engine lock, whose waiters back off with sleeps: one queue call at a time meets the other clients.
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl EngineStore {
+    pub fn new(app: Arc<App>) -> EngineStore {
+        EngineStore { app, turn: tokio::sync::Mutex::new(()) }
+    }
+
+    async fn run(&self, cmds: &[Vec<Bytes>]) -> Vec<Reply> {
+        let _turn = self.turn.lock().await;
+        let mut client = self.app.new_client("qstash".into(), true);
+        let mut out = Vec::with_capacity(cmds.len());
+        self.app.backend.execute_batch(&mut client, cmds, &mut out).await;
+        out
+    }
+}
+
+impl QueueStore for EngineStore {
+    fn eval<'a>(
+        &'a self,
+        script: &'a Script,
+        keys: Vec<Bytes>,
+        args: Vec<Bytes>,
+    ) -> BoxFuture<'a, Result<Reply, StoreError>> {
+        Box::pin(async move {
+            let mut argv = Vec::with_capacity(3 + keys.len() + args.len());
+            argv.push(Bytes::from_static(b"EVALSHA"));
+            argv.push(Bytes::copy_from_slice(script.sha.as_bytes()));
+            argv.push(Bytes::from(keys.len().to_string()));
+            argv.extend(keys);
+            argv.extend(args);
+            let reply = self.run(std::slice::from_ref(&argv)).await.pop().unwrap_or(Reply::Nil);
+            if let Reply::Error(e) = &reply
+                && e.starts_with("NOSCRIPT")
+            {
+                // The cache was flushed (SCRIPT FLUSH, a restart): send the source.
+                argv[0] = Bytes::from_static(b"EVAL");
+                argv[1] = Bytes::copy_from_slice(script.source.as_bytes());
+                return Ok(self.run(std::slice::from_ref(&argv)).await.pop().unwrap_or(Reply::Nil));
+            }
+            Ok(reply)
+        })
+    }
+
+    fn pipeline(&self, cmds: Vec<Vec<Bytes>>) -> BoxFuture<'_, Result<Vec<Reply>, StoreError>> {
+        Box::pin(async move { Ok(self.run(&cmds).await) })
+    }
+}
