@@ -21,7 +21,9 @@
 #
 # The QStash tests get their own instance (its queue keys never meet the Redis tests' DBSIZE and
 # FLUSHALL), started with a known QStash token and signing keys exported as QSTASH_URL,
-# QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY.
+# QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY; one more runs with
+# --qstash-dev (the official dev server's public credentials), its port exported as
+# LARDER_QSTASH_DEV_PORT for the tests of the SDK's QSTASH_DEV mode.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -188,8 +190,15 @@ QSTASH_PID=$STARTED_PID
 QSTASH_URL=$STARTED_URL
 EXTRA_PIDS+=("$QSTASH_PID")
 log "instance for the QStash tests: $QSTASH_URL"
+start_server qstash-dev --qstash-dev
+QSTASH_DEV_PID=$STARTED_PID
+QSTASH_DEV_URL=$STARTED_URL
+EXTRA_PIDS+=("$QSTASH_DEV_PID")
+LARDER_QSTASH_DEV_PORT="${QSTASH_DEV_URL##*:}"
+log "instance in QStash dev mode (--qstash-dev): $QSTASH_DEV_URL"
 wait_ready server "$SERVER_PID" "$URL"
 wait_ready qstash "$QSTASH_PID" "$QSTASH_URL"
+wait_ready qstash-dev "$QSTASH_DEV_PID" "$QSTASH_DEV_URL"
 for i in "${!EXTRA_URLS[@]}"; do wait_ready "region$((i + 1))" "${EXTRA_PIDS[$i]}" "${EXTRA_URLS[$i]}"; done
 log "larder is ready"
 
@@ -198,8 +207,8 @@ export UPSTASH_REDIS_REST_TOKEN="$TOKEN"
 export LARDER_READ_ONLY_TOKEN="$RO_TOKEN"
 LARDER_EXTRA_REST_URLS="$(IFS=,; echo "${EXTRA_URLS[*]}")"
 export LARDER_EXTRA_REST_URLS
-export QSTASH_URL QSTASH_TOKEN QSTASH_CURRENT_SIGNING_KEY QSTASH_NEXT_SIGNING_KEY
-unset QSTASH_DEV QSTASH_REGION || true
+export QSTASH_URL QSTASH_TOKEN QSTASH_CURRENT_SIGNING_KEY QSTASH_NEXT_SIGNING_KEY LARDER_QSTASH_DEV_PORT
+unset QSTASH_DEV QSTASH_DEV_PORT QSTASH_REGION || true
 unset KV_REST_API_URL KV_REST_API_TOKEN UPSTASH_DISABLE_TELEMETRY || true
 
 # --- suites ------------------------------------------------------------------------------------

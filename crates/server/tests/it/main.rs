@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod persistence;
 mod queue;
+mod queue_crash;
 mod resp;
 mod rest;
 mod scripts;

@@ -179,3 +179,28 @@ describe("@upstash/qstash: publishing and delivery", () => {
     await assert.rejects(client.messages.get("msg_does_not_exist"), (e) => e.status === 404);
   });
 });
+
+describe("@upstash/qstash dev mode (QSTASH_DEV=true) against larder --qstash-dev", () => {
+  const port = process.env.LARDER_QSTASH_DEV_PORT;
+  let rx;
+  before(async () => {
+    rx = await startReceiver();
+  });
+  after(async () => {
+    await rx.close();
+    delete process.env.QSTASH_DEV_PORT;
+  });
+
+  it("the SDK finds the server by its dev-server probe and its deliveries verify with the dev keys", { skip: !port }, async () => {
+    // The SDK's dev mode: no URL, no token; it probes 127.0.0.1:$QSTASH_DEV_PORT/v2/keys with the
+    // public dev token and uses the server when the keys are the dev keys (no binary download).
+    process.env.QSTASH_DEV_PORT = port;
+    const { Client, Receiver } = await import("@upstash/qstash");
+    const dev = new Client({ devMode: true, retry: false });
+    const res = await dev.publishJSON({ url: rx.url("/devmode"), body: { dev: true } });
+    assert.match(res.messageId, /^msg_/);
+    const [d] = await rx.waitFor("/devmode");
+    const receiver = new Receiver({ devMode: true });
+    assert.equal(await receiver.verify({ signature: d.headers["upstash-signature"], body: d.body, url: rx.url("/devmode") }), true);
+  });
+});
