@@ -15,6 +15,9 @@
 #                         "test/ratelimit-*.test.mjs"; PYTEST_ARGS can name Python files
 #   COMPAT_EXTRA_SERVERS  extra larder instances for the multi-region rate-limit tests (default 2;
 #                         0 skips those tests), exported as LARDER_EXTRA_REST_URLS
+#   LARDER_RATELIMIT_DRIVER  the Rust rate limiter's driver for test/ratelimit-rust.test.mjs
+#                         (default: examples/driver next to LARDER_BIN; build it with
+#                         'cargo build -p larder-ratelimit --example driver')
 #
 # The QStash tests get their own instance (its queue keys never meet the Redis tests' DBSIZE and
 # FLUSHALL), started with a known QStash token and signing keys exported as QSTASH_URL,
@@ -30,6 +33,8 @@ SUITES="${COMPAT_SUITES:-js py}"
 SUITE_TIMEOUT="${COMPAT_SUITE_TIMEOUT:-900}"
 JS_FILES="${COMPAT_JS_FILES:-test/*.test.mjs}"
 EXTRA_SERVERS="${COMPAT_EXTRA_SERVERS:-2}"
+LARDER_RATELIMIT_DRIVER="${LARDER_RATELIMIT_DRIVER:-$(dirname "$LARDER_BIN")/examples/driver}"
+export LARDER_RATELIMIT_DRIVER
 
 log() { printf '[compat] %s\n' "$*" >&2; }
 

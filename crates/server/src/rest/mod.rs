@@ -90,9 +90,12 @@ async fn route(
     if path == "/healthz" {
         return Ok(json_response(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()));
     }
+    // The body is read (up to the size limit) before the token is checked: answering a request whose body
+    // was never read makes the connection unusable, and a client reusing it would see it drop.
+    let body = read_body(body, headers, app.config.max_request_size).await;
     let readonly = authenticate(app, uri, headers)?;
+    let body = body?;
     let format = response_format(headers)?;
-    let body = read_body(body, headers, app.config.max_request_size).await?;
     let mut client = app.new_client("http".into(), true);
     client.readonly = readonly;
     match path {

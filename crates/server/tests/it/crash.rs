@@ -22,8 +22,20 @@ struct Server {
     resp: String,
 }
 
-/// Starts the binary on `dir` and waits for its `.env` block (printed once the AOF is loaded).
+/// Starts the binary on `dir` and waits for its `.env` block (printed once the AOF is loaded). Tries new
+/// ports if another test took the free ones first.
 fn start(dir: &Path) -> Server {
+    for _ in 0..5 {
+        match try_start(dir) {
+            Ok(s) => return s,
+            Err(stderr) if stderr.contains("bind") => continue,
+            Err(stderr) => panic!("larder exited before it was ready:\n{stderr}"),
+        }
+    }
+    panic!("no free ports")
+}
+
+fn try_start(dir: &Path) -> Result<Server, String> {
     let (http, resp) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_larder"))
         .args(["--http", &http, "--resp", &resp, "--token", TOKEN, "--appendfsync", "always"])
@@ -31,24 +43,35 @@ fn start(dir: &Path) -> Server {
         .arg("--data-dir")
         .arg(dir)
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut err = child.stderr.take().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut l = String::new();
-        assert!(out.read_line(&mut l).unwrap() > 0, "larder exited before it was ready");
+        if out.read_line(&mut l).unwrap() == 0 {
+            let _ = child.wait();
+            let mut text = String::new();
+            let _ = err.read_to_string(&mut text);
+            return Err(text);
+        }
         if l.starts_with("REDIS_URL=") {
             break;
         }
         assert!(Instant::now() < deadline, "larder did not start");
     }
-    // Keep draining stdout so the child never blocks on a full pipe.
+    // Keep draining the pipes so the child never blocks on a full one.
     std::thread::spawn(move || {
         let mut sink = Vec::new();
         let _ = out.read_to_end(&mut sink);
     });
-    Server { child, http, resp }
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = err.read_to_end(&mut sink);
+    });
+    Ok(Server { child, http, resp })
 }
 
 /// A RESP connection speaking just enough of the protocol.
