@@ -60,14 +60,17 @@ local function event(id, state, extra, ev)
     n2s(seq) .. ' ' .. ev .. ',"time":' .. n2s(NOW) .. ',"state":"' .. state .. '"' .. extra .. '}')
 end
 
--- Moves up to (parallelism - active) waiting messages of queue `q` to the due set.
+-- Moves up to (parallelism - active) waiting messages of queue `q` to the due set. A message holding a
+-- slot records the queue's generation in `qslot`, so that a queue deleted and created again never counts
+-- the slots of the old one's messages.
 local function pump_queue(q)
   local qk = P .. 'queue:' .. q
-  local h = redis.call('HMGET', qk, 'parallelism', 'active', 'paused')
+  local h = redis.call('HMGET', qk, 'parallelism', 'active', 'paused', 'gen')
   if not h[1] then return end
   if h[3] == '1' then return end
   local par = tonumber(h[1])
   local active = tonumber(h[2] or '0')
+  local gen = h[4] or '1'
   local moved = false
   while active < par do
     local id = redis.call('LPOP', qk .. ':wait')
@@ -77,17 +80,22 @@ local function pump_queue(q)
     if nb then
       active = active + 1
       moved = true
-      redis.call('HSET', mk, 'qslot', '1')
+      redis.call('HSET', mk, 'qslot', gen)
       redis.call('ZADD', P .. 'due', math.max(NOW, tonumber(nb)), id)
     end
   end
   if moved then redis.call('HSET', qk, 'active', active) end
 end
 
+-- A new queue's generation.
+local function queue_gen()
+  return redis.call('INCR', P .. 'qgen')
+end
+
 local function ensure_queue(q)
   local qk = P .. 'queue:' .. q
   if redis.call('EXISTS', qk) == 0 then
-    redis.call('HSET', qk, 'parallelism', 1, 'paused', '0', 'active', 0,
+    redis.call('HSET', qk, 'parallelism', 1, 'paused', '0', 'active', 0, 'gen', queue_gen(),
       'createdAt', n2s(NOW), 'updatedAt', n2s(NOW))
     redis.call('ZADD', P .. 'queues', NOW, q)
   end
@@ -183,9 +191,11 @@ local function finalize(id, state, extra, inflight, f)
   fc_release(id, f[4], f[5])
   if f[2] then
     local qk = P .. 'queue:' .. f[2]
-    if f[3] == '1' then
-      if redis.call('EXISTS', qk) == 1 then
-        local active = tonumber(redis.call('HGET', qk, 'active') or '0')
+    if f[3] and f[3] ~= '0' then
+      -- Its slot counts only in the queue generation that gave it.
+      local q = redis.call('HMGET', qk, 'active', 'gen')
+      if q[1] and (q[2] or '1') == f[3] then
+        local active = tonumber(q[1])
         if active > 0 then redis.call('HSET', qk, 'active', active - 1) end
         pump_queue(f[2])
       end
