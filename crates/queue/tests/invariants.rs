@@ -83,6 +83,7 @@ enum Op {
     Cancel(usize),
     PauseQueue(u8, bool),
     DeleteQueue(u8),
+    PauseFlowControl(u8, bool),
     /// A restart of the (single) node: every lease is recovered; deliveries still running from before
     /// record with tokens that no longer match.
     Restart,
@@ -90,7 +91,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (prop::option::of(0u8..2), prop::option::of(0u8..2), any::<bool>(), 0u8..2)
+        4 => (prop::option::of(0u8..2), prop::option::of(0u8..2), any::<bool>(), 0u8..3)
             .prop_map(|(queue, fc, delayed, retries)| Op::Publish { queue, fc, delayed: delayed && queue.is_none(), retries }),
         3 => (1u8..4).prop_map(Op::Claim),
         2 => any::<usize>().prop_map(Op::Succeed),
@@ -99,6 +100,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..2, any::<bool>()).prop_map(|(q, p)| Op::PauseQueue(q, p)),
         1 => (0u8..2).prop_map(Op::DeleteQueue),
         1 => Just(Op::Restart),
+        1 => (0u8..2, any::<bool>()).prop_map(|(k, p)| Op::PauseFlowControl(k, p)),
     ]
 }
 
@@ -231,7 +233,11 @@ async fn run_ops(ops: Vec<Op>) -> Result<(), String> {
     for (step, op) in ops.into_iter().enumerate() {
         match &op {
             Op::Publish { queue, fc, delayed, retries } => {
-                let mut headers = vec![("Upstash-Retries".to_string(), retries.to_string())];
+                // Retries are due at once, so they are claimed again within the sequence.
+                let mut headers = vec![
+                    ("Upstash-Retries".to_string(), retries.to_string()),
+                    ("Upstash-Retry-Delay".to_string(), "0".to_string()),
+                ];
                 if *delayed {
                     headers.push(("Upstash-Delay".into(), "1h".into()));
                 }
@@ -274,6 +280,10 @@ async fn run_ops(ops: Vec<Op>) -> Result<(), String> {
             }
             Op::DeleteQueue(n) => {
                 let _ = q.delete_queue(&format!("q{n}")).await;
+            }
+            Op::PauseFlowControl(k, paused) => {
+                let op = if *paused { "pause" } else { "resume" };
+                let _ = q.update_flow_control(&format!("f{k}"), op, Default::default()).await;
             }
             Op::Restart => {
                 q = open().await.map_err(|e| e.message)?;
