@@ -41,7 +41,7 @@ pub struct QueueConfig {
     pub max_timeout_ms: u64,
     /// How long past its timeout a delivery's lease lasts before another node may claim the message.
     pub lease_margin_ms: u64,
-    /// Most deliveries in flight at once.
+    /// Most delivery requests in flight at once (and 4 × this many messages claimed at once).
     pub concurrency: usize,
     /// Most deliveries in flight to one host at once.
     pub per_host_concurrency: usize,

@@ -32,7 +32,11 @@ const MAX_RESPONSE_BODY: usize = 1 << 20;
 pub struct Worker {
     queue: Arc<Queue>,
     client: reqwest::Client,
+    /// Requests in flight (at most `concurrency`).
     permits: Arc<Semaphore>,
+    /// Messages claimed and not yet recorded (at most 4 × `concurrency`): a slow host's messages wait for
+    /// its per-host permits without holding request slots that other hosts' messages could use.
+    backlog: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     in_flight: AtomicUsize,
     shutdown: CancellationToken,
@@ -61,6 +65,7 @@ impl Worker {
             .map_err(|e| QueueError::internal(format!("build the HTTP client: {e}")))?;
         let w = Arc::new(Worker {
             permits: Arc::new(Semaphore::new(queue.config.concurrency)),
+            backlog: Arc::new(Semaphore::new(queue.config.concurrency.saturating_mul(4).max(1))),
             queue,
             client,
             hosts: Mutex::new(HashMap::new()),
@@ -73,7 +78,7 @@ impl Worker {
         Ok(w)
     }
 
-    /// Deliveries in flight now.
+    /// Messages claimed and not yet recorded (waiting for their host, or in flight).
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
@@ -83,10 +88,10 @@ impl Worker {
             if self.shutdown.is_cancelled() {
                 return;
             }
-            let free = self.permits.available_permits();
+            let free = self.backlog.available_permits();
             if free == 0 {
                 tokio::select! {
-                    p = self.permits.clone().acquire_owned() => drop(p),
+                    p = self.backlog.clone().acquire_owned() => drop(p),
                     () = self.shutdown.cancelled() => return,
                 }
                 continue;
@@ -96,7 +101,7 @@ impl Worker {
                 Ok((msgs, next_due)) => {
                     let claimed = msgs.len();
                     for m in msgs {
-                        let Ok(permit) = self.permits.clone().try_acquire_owned() else { break };
+                        let Ok(permit) = self.backlog.clone().try_acquire_owned() else { break };
                         let w = self.clone();
                         self.in_flight.fetch_add(1, Ordering::Relaxed);
                         self.tracker.spawn(async move {
@@ -161,10 +166,15 @@ impl Worker {
             .clone()
     }
 
-    async fn deliver(&self, m: Claimed, _permit: OwnedSemaphorePermit) {
+    async fn deliver(&self, m: Claimed, _claimed: OwnedSemaphorePermit) {
+        // First the destination's permit, then a request slot: waiting for a busy host holds no slot.
         let host = self.host_limit(&m.spec.url);
         let _host_permit = tokio::select! {
             p = host.acquire_owned() => p.ok(),
+            () = self.shutdown.cancelled() => return,
+        };
+        let _request = tokio::select! {
+            p = self.permits.clone().acquire_owned() => p.ok(),
             () = self.shutdown.cancelled() => return,
         };
         let attempt = tokio::select! {

@@ -14,60 +14,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use larder_engine::{ClientState, Engine, ServerInfo, SystemClock};
 use larder_queue::service::{Attempt, Claimed, PublishRequest};
-use larder_queue::store::{BoxFuture, QueueStore, Script, StoreError, reply};
+use larder_queue::store::reply;
 use larder_queue::{Queue, QueueConfig};
 use larder_resp::Reply;
-use parking_lot::Mutex;
 use proptest::prelude::*;
 
-struct EngineStore {
-    engine: Mutex<(Engine, ClientState)>,
-}
-
-impl EngineStore {
-    fn new() -> EngineStore {
-        let engine = Engine::new(Arc::new(SystemClock), ServerInfo::default());
-        let client = engine.new_client("test".into());
-        EngineStore { engine: Mutex::new((engine, client)) }
-    }
-
-    fn run(&self, argv: &[Bytes]) -> Reply {
-        let mut g = self.engine.lock();
-        let (engine, client) = &mut *g;
-        engine.execute(client, argv)
-    }
-}
-
-impl QueueStore for EngineStore {
-    fn eval<'a>(
-        &'a self,
-        script: &'a Script,
-        keys: Vec<Bytes>,
-        args: Vec<Bytes>,
-    ) -> BoxFuture<'a, Result<Reply, StoreError>> {
-        Box::pin(async move {
-            let mut argv = vec![Bytes::from_static(b"EVALSHA"), Bytes::from(script.sha.clone())];
-            argv.push(Bytes::from(keys.len().to_string()));
-            argv.extend(keys);
-            argv.extend(args);
-            let r = self.run(&argv);
-            if let Reply::Error(e) = &r
-                && e.starts_with("NOSCRIPT")
-            {
-                argv[0] = Bytes::from_static(b"EVAL");
-                argv[1] = Bytes::from(script.source.clone());
-                return Ok(self.run(&argv));
-            }
-            Ok(r)
-        })
-    }
-
-    fn pipeline(&self, cmds: Vec<Vec<Bytes>>) -> BoxFuture<'_, Result<Vec<Reply>, StoreError>> {
-        Box::pin(async move { Ok(cmds.iter().map(|c| self.run(c)).collect()) })
-    }
-}
+mod common;
+use common::EngineStore;
 
 #[derive(Debug, Clone)]
 enum Op {
