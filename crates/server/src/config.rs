@@ -39,7 +39,8 @@ pub struct Args {
     #[arg(long, env = "LARDER_READ_ONLY_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub read_only_token: Option<String>,
 
-    /// Directory for larder's files (generated tokens, the append-only file). [default: ./larder-data]
+    /// Directory for larder's files (generated tokens, the append-only file); one larder at a time uses it
+    /// (`larder.lock`). [default: ./larder-data]
     #[arg(long, env = "LARDER_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 

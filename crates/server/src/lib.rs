@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod datadir;
 pub mod queue_api;
 pub mod queue_store;
 pub mod resp;
@@ -70,6 +71,8 @@ pub struct Running {
     tracker: TaskTracker,
     /// The append-only file (`--appendonly yes`): flushed and fsynced by [`Running::wait`].
     aof: Option<Durability>,
+    /// Held until the server has stopped (dropped with `Running`, after [`Running::wait`]'s flush).
+    _data_dir_lock: datadir::DataDirLock,
 }
 
 impl Running {
@@ -144,6 +147,8 @@ async fn open_aof(config: &Config, engine: Engine) -> anyhow::Result<(Engine, Du
 
 /// Binds the listeners and starts serving. Returns once both ports accept connections.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    // Before anything in the data directory is read or written: one larder per directory.
+    let data_dir_lock = datadir::lock(&config.data_dir)?;
     let connections = Arc::new(ConnectionCounters::default());
     let auth = Auth {
         token: config.token.as_bytes().to_vec(),
@@ -224,7 +229,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             }
         });
     }
-    Ok(Running { http_addr, resp_addr, app, queue, shutdown, tracker, aof })
+    Ok(Running {
+        http_addr,
+        resp_addr,
+        app,
+        queue,
+        shutdown,
+        tracker,
+        aof,
+        _data_dir_lock: data_dir_lock,
+    })
 }
 
 /// The block of environment lines printed on start, for a user to paste into `.env.local`.

@@ -1,5 +1,6 @@
 //! The `larder` binary as a user runs it: `--help`, the `.env` block, generated tokens kept across
-//! restarts, the refusal to bind a public address without a token, and a clean exit on SIGTERM.
+//! restarts, the refusal to bind a public address without a token, one larder per data directory, and a
+//! clean exit on SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -106,6 +107,27 @@ async fn env_block_tokens_persist_and_sigterm_exits_cleanly() {
     let (child, lines) = start(dir.path());
     assert_eq!(value(&lines, "UPSTASH_REDIS_REST_TOKEN"), token);
     assert!(sigterm_and_wait(child).success());
+}
+
+#[test]
+fn a_second_larder_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, lines) = start(dir.path());
+    value(&lines, "UPSTASH_REDIS_REST_URL");
+    let out = larder()
+        .args(["--http", &format!("127.0.0.1:{}", free_port()), "--resp", "off", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("pid {}", first.id())), "{err}");
+    assert!(err.contains("is using the data directory"), "{err}");
+    assert!(sigterm_and_wait(first).success());
+    // The lock went with the process: the directory starts again.
+    let (again, lines) = start(dir.path());
+    value(&lines, "UPSTASH_REDIS_REST_URL");
+    assert!(sigterm_and_wait(again).success());
 }
 
 #[test]
