@@ -190,6 +190,32 @@ pub(crate) fn fragment(fields: &[(&str, Value)]) -> String {
     out
 }
 
+/// An integer field of a stored hash (0 when missing or not a number).
+fn hash_int(h: &BTreeMap<String, Bytes>, field: &str) -> i64 {
+    h.get(field).and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok()).unwrap_or(0)
+}
+
+/// The object, or 404 `<what> <name> not found`.
+fn found(v: Option<Value>, what: &str, name: &str) -> Result<Value, QueueError> {
+    v.ok_or_else(|| QueueError::not_found(format!("{what} {name} not found")))
+}
+
+/// Inserts each field that has a value.
+fn insert_present(o: &mut Map<String, Value>, fields: &[(&str, &Option<String>)]) {
+    for (k, v) in fields {
+        if let Some(v) = v {
+            o.insert((*k).into(), json!(v));
+        }
+    }
+}
+
+/// Inserts a map of headers unless it is empty.
+fn insert_nonempty(o: &mut Map<String, Value>, key: &str, map: &crate::message::HeaderMapJson) {
+    if !map.is_empty() {
+        o.insert(key.into(), json!(map));
+    }
+}
+
 fn opt_str(v: &Option<String>) -> Value {
     v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
 }
@@ -615,9 +641,7 @@ impl Queue {
             return Ok(None);
         }
         let waiting = it.next().and_then(|r| reply::int(&r)).unwrap_or(0);
-        let int = |k: &str| {
-            h.get(k).and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok()).unwrap_or(0)
-        };
+        let int = |k: &str| hash_int(&h, k);
         Ok(Some(json!({
             "name": name,
             "createdAt": int("createdAt"),
@@ -630,23 +654,22 @@ impl Queue {
 
     /// `GET /v2/queues/{name}`.
     pub async fn get_queue(&self, name: &str) -> Result<Value, QueueError> {
-        self.queue_json(name)
-            .await?
-            .ok_or_else(|| QueueError::not_found(format!("queue {name} not found")))
+        found(self.queue_json(name).await?, "queue", name)
     }
 
     /// `GET /v2/queues`.
     pub async fn list_queues(&self) -> Result<Value, QueueError> {
-        let names = reply::array(
-            self.one(vec![s("ZRANGE"), s(&self.keys.queues()), s("0"), s("-1")]).await?,
-        );
         let mut out = Vec::new();
-        for name in names.iter().filter_map(reply::string) {
-            if let Some(v) = self.queue_json(&name).await? {
-                out.push(v);
-            }
+        for name in self.index_names(self.keys.queues()).await? {
+            out.extend(self.queue_json(&name).await?);
         }
         Ok(Value::Array(out))
+    }
+
+    /// The names in an index sorted set (queues, URL groups), in its order.
+    async fn index_names(&self, index: String) -> Result<Vec<String>, QueueError> {
+        let names = reply::array(self.one(vec![s("ZRANGE"), b(index), s("0"), s("-1")]).await?);
+        Ok(names.iter().filter_map(reply::string).collect())
     }
 
     // ---- URL groups ---------------------------------------------------------------------------
@@ -738,9 +761,7 @@ impl Queue {
         let h = self.topic_raw(name).await?;
         let Some(eps) = h.get("endpoints") else { return Ok(None) };
         let eps: Vec<Endpoint> = serde_json::from_slice(eps).unwrap_or_default();
-        let int = |k: &str| {
-            h.get(k).and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok()).unwrap_or(0)
-        };
+        let int = |k: &str| hash_int(&h, k);
         Ok(Some(json!({
             "name": name,
             "createdAt": int("createdAt"),
@@ -751,21 +772,14 @@ impl Queue {
 
     /// `GET /v2/topics/{name}`.
     pub async fn get_topic(&self, name: &str) -> Result<Value, QueueError> {
-        self.topic_json(name)
-            .await?
-            .ok_or_else(|| QueueError::not_found(format!("url group {name} not found")))
+        found(self.topic_json(name).await?, "url group", name)
     }
 
     /// `GET /v2/topics`.
     pub async fn list_topics(&self) -> Result<Value, QueueError> {
-        let names = reply::array(
-            self.one(vec![s("ZRANGE"), s(&self.keys.topics()), s("0"), s("-1")]).await?,
-        );
         let mut out = Vec::new();
-        for name in names.iter().filter_map(reply::string) {
-            if let Some(v) = self.topic_json(&name).await? {
-                out.push(v);
-            }
+        for name in self.index_names(self.keys.topics()).await? {
+            out.extend(self.topic_json(&name).await?);
         }
         Ok(Value::Array(out))
     }
@@ -793,9 +807,6 @@ impl Queue {
         };
         if let Some(q) = &opts.queue_name {
             check_name(q, "queue name")?;
-        }
-        if opts.header.keys().all(|k| k != "Content-Type") {
-            // kept as published; nothing to add
         }
         opts.schedule_id = Some(id.clone());
         let now = now_ms();
@@ -850,22 +861,17 @@ impl Queue {
         if let Some(t) = opts.timeout_ms {
             o.insert("timeout".into(), json!(t / 1000));
         }
-        for (k, v) in [
-            ("callback", &opts.callback),
-            ("failureCallback", &opts.failure_callback),
-            ("queueName", &opts.queue_name),
-            ("retryDelayExpression", &opts.retry_delay),
-        ] {
-            if let Some(v) = v {
-                o.insert(k.into(), json!(v));
-            }
-        }
-        if !opts.callback_header.is_empty() {
-            o.insert("callbackHeader".into(), json!(opts.callback_header));
-        }
-        if !opts.failure_callback_header.is_empty() {
-            o.insert("failureCallbackHeader".into(), json!(opts.failure_callback_header));
-        }
+        insert_present(
+            &mut o,
+            &[
+                ("callback", &opts.callback),
+                ("failureCallback", &opts.failure_callback),
+                ("queueName", &opts.queue_name),
+                ("retryDelayExpression", &opts.retry_delay),
+            ],
+        );
+        insert_nonempty(&mut o, "callbackHeader", &opts.callback_header);
+        insert_nonempty(&mut o, "failureCallbackHeader", &opts.failure_callback_header);
         let ip = spec["callerIp"].clone();
         o.insert("callerIP".into(), ip.clone());
         o.insert("callerIp".into(), ip);
@@ -1275,9 +1281,7 @@ impl Queue {
         if it.next().and_then(|r| reply::string(&r)).is_none() {
             return Ok(None);
         }
-        let int = |k: &str| {
-            h.get(k).and_then(|v| std::str::from_utf8(v).ok()?.parse::<i64>().ok()).unwrap_or(0)
-        };
+        let int = |k: &str| hash_int(&h, k);
         let flag = |k: &str| h.get(k).is_some_and(|v| v.as_ref() == b"1");
         let period = int("period").max(1);
         let now = now_ms() as i64;
@@ -1422,23 +1426,18 @@ pub fn message_json(spec: &Spec, body: &[u8]) -> Value {
     o.insert("maxRetries".into(), json!(spec.max_retries));
     o.insert("notBefore".into(), json!(spec.not_before));
     o.insert("createdAt".into(), json!(spec.created_at));
-    for (k, v) in [
-        ("callback", &spec.callback),
-        ("failureCallback", &spec.failure_callback),
-        ("queueName", &spec.queue_name),
-        ("scheduleId", &spec.schedule_id),
-        ("retryDelayExpression", &spec.retry_delay),
-    ] {
-        if let Some(v) = v {
-            o.insert(k.into(), json!(v));
-        }
-    }
-    if !spec.callback_header.is_empty() {
-        o.insert("callbackHeader".into(), json!(spec.callback_header));
-    }
-    if !spec.failure_callback_header.is_empty() {
-        o.insert("failureCallbackHeader".into(), json!(spec.failure_callback_header));
-    }
+    insert_present(
+        &mut o,
+        &[
+            ("callback", &spec.callback),
+            ("failureCallback", &spec.failure_callback),
+            ("queueName", &spec.queue_name),
+            ("scheduleId", &spec.schedule_id),
+            ("retryDelayExpression", &spec.retry_delay),
+        ],
+    );
+    insert_nonempty(&mut o, "callbackHeader", &spec.callback_header);
+    insert_nonempty(&mut o, "failureCallbackHeader", &spec.failure_callback_header);
     o.insert("callerIP".into(), opt_str(&spec.caller_ip));
     o.insert("callerIp".into(), opt_str(&spec.caller_ip));
     if let Some(l) = spec.labels.first() {
