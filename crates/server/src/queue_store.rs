@@ -11,21 +11,26 @@ use larder_resp::Reply;
 
 use crate::App;
 
+/// How many queue calls may run (or wait for their fsync) at once.
+const TURNS: usize = 8;
+
 /// The embedded engine as the queue's store.
 pub struct EngineStore {
     app: Arc<App>,
     /// The queue's calls take turns here (a fair, asynchronous wait) instead of all contending for the
-    /// engine lock, whose waiters back off with sleeps: one queue call at a time meets the other clients.
-    turn: tokio::sync::Mutex<()>,
+    /// engine lock, whose waiters back off with sleeps: a few queue calls at a time meet the other
+    /// clients. More than one, because under `--appendfsync always` a call holds its turn until its
+    /// write is on disk: concurrent calls share an fsync (group commit) instead of queueing for one each.
+    turns: tokio::sync::Semaphore,
 }
 
 impl EngineStore {
     pub fn new(app: Arc<App>) -> EngineStore {
-        EngineStore { app, turn: tokio::sync::Mutex::new(()) }
+        EngineStore { app, turns: tokio::sync::Semaphore::new(TURNS) }
     }
 
     async fn run(&self, cmds: &[Vec<Bytes>]) -> Vec<Reply> {
-        let _turn = self.turn.lock().await;
+        let _turn = self.turns.acquire().await.ok(); // never closed
         let mut client = self.app.new_client("qstash".into(), true);
         let mut out = Vec::with_capacity(cmds.len());
         self.app.backend.execute_batch(&mut client, cmds, &mut out).await;
