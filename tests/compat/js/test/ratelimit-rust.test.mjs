@@ -15,6 +15,7 @@
 // * 30 calls from one side then 30 from the other, limit 50: the second side sees exactly 20
 //   successes, in both directions, and getRemaining agrees on both sides;
 // * both sides at once, 100 concurrent calls each: exactly 50 successes in total;
+// * rate 0 and negative rates (refunds) answer the same on both sides;
 // * cachedFixedWindow (JS) and fixedWindow (Rust) share the counter;
 // * the Lua scripts in lib/ratelimit/src/scripts are byte for byte the installed bundle's, and a
 //   script the Rust side loaded is found by JS's EVALSHA (SCRIPT EXISTS on the JS hashes);
@@ -134,6 +135,31 @@ describe("Rust (larder-ratelimit) and JavaScript (@upstash/ratelimit) share coun
         Promise.all(Array.from({ length: 100 }, () => rl.limit("both"))),
       ]);
       assert.equal(successes(rs.results) + successes(js), LIMIT);
+    });
+  }
+
+  for (const algo of ["fixedWindow", "slidingWindow", "tokenBucket"]) {
+    it(`${algo}: rate 0 and refunds answer the same on both sides`, async (t) => {
+      captureWarnings(t);
+      const P = rlPrefix(t, `rate-${algo}`);
+      await freshWindow(HOUR, 20_000);
+      const rl = new Ratelimit({ redis: newRedis(), prefix: P, limiter: JS_LIMITERS[algo](), ephemeralCache: false });
+      const spec = { algo, prefix: P, id: "r", limit: LIMIT, window: "1 h", calls: 1, analytics: false };
+      const filled = await jsCalls(rl, "r", LIMIT + 1);
+      assert.equal(successes(filled), LIMIT);
+      // Rate 0 at the limit: the same answer from both (each algorithm's own rule).
+      const js0 = await rl.limit("r", { rate: 0 });
+      const [rs0] = (await rust({ ...spec, rate: 0 })).results;
+      assert.deepEqual([rs0.success, rs0.remaining], [js0.success, js0.remaining]);
+      // A refund from Rust gives JS the units back.
+      const [refund] = (await rust({ ...spec, rate: -5 })).results;
+      assert.equal(refund.success, true);
+      assert.equal(refund.remaining, algo === "fixedWindow" ? 4 : 5); // the fixed window counted the rejection
+      assert.equal((await rl.getRemaining("r")).remaining, refund.remaining);
+      const spend = await rl.limit("r", { rate: refund.remaining });
+      assert.deepEqual([spend.success, spend.remaining], [true, 0]);
+      const [after] = (await rust({ ...spec, rate: 1 })).results;
+      assert.equal(after.success, false);
     });
   }
 
