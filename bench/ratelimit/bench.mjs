@@ -10,6 +10,7 @@
 // concurrent calls are batched into /pipeline requests. `nopipelining` sends one request per call,
 // like the Rust client. Prints one JSON line with the fields of the Rust example.
 
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -19,10 +20,9 @@ const require = createRequire(join(HERE, "../../tests/compat/js/package.json"));
 const load = async (name) => import(pathToFileURL(require.resolve(name)).href);
 const { Ratelimit } = await load("@upstash/ratelimit");
 const { Redis } = await load("@upstash/redis");
-const versions = {
-  ratelimit: require("@upstash/ratelimit/package.json").version,
-  redis: require("@upstash/redis/package.json").version,
-};
+const modules = join(HERE, "../../tests/compat/js/node_modules");
+const versionOf = (name) => JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version;
+const versions = { ratelimit: versionOf("@upstash/ratelimit"), redis: versionOf("@upstash/redis") };
 
 const [algo, concurrencyArg, secondsArg, prefix, mode = "pipelining"] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);

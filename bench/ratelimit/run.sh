@@ -118,7 +118,7 @@ for round in $(seq 1 "$ROUNDS"); do
       after=$(server_cpu_ms)
       python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["round"]=int(sys.argv[2]); d["server_cpu_ms"]=int(sys.argv[3]); print(json.dumps(d))' \
         "$line" "$round" "$((after - before))" >>"$RESULTS"
-      log "round $round $algo $client: $(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(f"{d[\"per_sec\"]:.0f}/s p50 {d[\"p50_us\"]/1000:.2f} ms p99 {d[\"p99_us\"]/1000:.2f} ms")' "$line")"
+      log "round $round $algo $client: $(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%.0f/s p50 %.2f ms p99 %.2f ms" % (d["per_sec"], d["p50_us"] / 1000, d["p99_us"] / 1000))' "$line")"
     done
   done
 done
