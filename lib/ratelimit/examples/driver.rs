@@ -9,12 +9,15 @@
 //!
 //! spec: `{ algo: "fixedWindow"|"slidingWindow"|"tokenBucket"|"cachedFixedWindow", prefix, id,
 //! limit, window ("1 h"), calls, rate?, refillRate? (token bucket), concurrent?: true,
-//! getRemaining?: true, analytics?: bool (default true) }`.
+//! getRemaining?: true, analytics?: bool (default true), regions?: [REST URL, ...] }`. With
+//! `regions` (same token), a `MultiRegionRatelimit` over them (fixedWindow and slidingWindow only).
 //!
 //! Prints one JSON line: `{"results": [{success, limit, remaining, reset, reason?}], "remaining"?:
 //! {remaining, reset, limit}}` — the same shape as the JavaScript driver.
 
-use larder_ratelimit::{LimitOptions, Ratelimit, Response, duration};
+use larder_ratelimit::{
+    LimitOptions, MultiRegionRatelimit, Ratelimit, Remaining, Response, duration,
+};
 use larder_redis::Redis;
 use serde_json::{Value, json};
 
@@ -34,6 +37,29 @@ fn out(r: &Response) -> Value {
         v["reason"] = json!(reason.as_str());
     }
     v
+}
+
+/// A single- or multi-region limiter.
+#[derive(Clone)]
+enum Limiter {
+    Single(Ratelimit),
+    Multi(MultiRegionRatelimit),
+}
+
+impl Limiter {
+    async fn limit_with(&self, id: &str, opts: LimitOptions) -> larder_ratelimit::Result<Response> {
+        match self {
+            Limiter::Single(rl) => rl.limit_with(id, opts).await,
+            Limiter::Multi(rl) => rl.limit_with(id, opts).await,
+        }
+    }
+
+    async fn get_remaining(&self, id: &str) -> larder_ratelimit::Result<Remaining> {
+        match self {
+            Limiter::Single(rl) => rl.get_remaining(id).await,
+            Limiter::Multi(rl) => rl.get_remaining(id).await,
+        }
+    }
 }
 
 #[tokio::main]
@@ -57,16 +83,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cachedFixedWindow" => Ratelimit::cached_fixed_window(limit, window),
         other => fail(&format!("unknown algo {other}")),
     };
-    let redis = Redis::builder(
-        std::env::var("UPSTASH_REDIS_REST_URL")?,
-        std::env::var("UPSTASH_REDIS_REST_TOKEN")?,
-    )
-    .retries(0)
-    .build()?;
-    let rl = Ratelimit::builder(redis, algorithm)
-        .prefix(prefix)
-        .analytics(spec["analytics"].as_bool().unwrap_or(true))
-        .build()?;
+    let token = std::env::var("UPSTASH_REDIS_REST_TOKEN")?;
+    let client = |url: String| Redis::builder(url, token.clone()).retries(0).build();
+    let analytics = spec["analytics"].as_bool().unwrap_or(true);
+    let rl = match spec["regions"].as_array() {
+        Some(urls) => {
+            let regions = urls
+                .iter()
+                .map(|u| client(u.as_str().unwrap_or_else(|| fail("regions: URLs")).to_owned()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Limiter::Multi(
+                MultiRegionRatelimit::builder(regions, algorithm)
+                    .prefix(prefix)
+                    .analytics(analytics)
+                    .build()?,
+            )
+        }
+        None => Limiter::Single(
+            Ratelimit::builder(client(std::env::var("UPSTASH_REDIS_REST_URL")?)?, algorithm)
+                .prefix(prefix)
+                .analytics(analytics)
+                .build()?,
+        ),
+    };
     let opts = match spec["rate"].as_i64() {
         Some(rate) => LimitOptions::new().rate(rate),
         None => LimitOptions::new(),

@@ -15,6 +15,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Every limiter gets its own cache unless you give several limiters the same one (it is cheap to
 /// clone; clones share the entries). Unlike the JavaScript `Map`, expired entries are pruned, so the
 /// cache does not grow without bound.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use larder_ratelimit::{EphemeralCache, Ratelimit};
+/// # fn run(redis: larder_redis::Redis) -> larder_ratelimit::Result<()> {
+/// // Two limiters sharing one cache of blocked identifiers.
+/// let cache = EphemeralCache::new();
+/// let minute = Duration::from_secs(60);
+/// let burst = Ratelimit::builder(redis.clone(), Ratelimit::fixed_window(20, minute))
+///     .prefix("burst")
+///     .ephemeral_cache(cache.clone())
+///     .build()?;
+/// let daily = Ratelimit::builder(redis, Ratelimit::fixed_window(1000, minute * 60 * 24))
+///     .prefix("daily")
+///     .ephemeral_cache(cache.clone())
+///     .build()?;
+/// // After raising the limits, forget every local block:
+/// cache.clear();
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Default)]
 pub struct EphemeralCache {
     inner: Arc<Mutex<State>>,

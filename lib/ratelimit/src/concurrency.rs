@@ -123,6 +123,16 @@ impl fmt::Debug for ConcurrencyLimit {
 }
 
 /// Options for a [`ConcurrencyLimit`].
+///
+/// ```no_run
+/// # fn run(redis: larder_redis::Redis) -> larder_ratelimit::Result<()> {
+/// use std::time::Duration;
+/// let exports = larder_ratelimit::ConcurrencyLimit::builder(redis, 4)
+///     .prefix("exports")
+///     .lease_ttl(Duration::from_secs(120))
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[must_use]
 #[derive(Debug)]
 pub struct ConcurrencyLimitBuilder {
@@ -172,6 +182,17 @@ impl ConcurrencyLimitBuilder {
 }
 
 /// The answer of [`ConcurrencyLimit::acquire`].
+///
+/// ```no_run
+/// # async fn run(limiter: larder_ratelimit::ConcurrencyLimit) -> larder_ratelimit::Result<()> {
+/// let acquired = limiter.acquire("tenant-7").await?;
+/// println!("{} of {} slots in use", acquired.in_flight, acquired.limit);
+/// match acquired.lease {
+///     Some(lease) => lease.release().await?,
+///     None => println!("busy until {} ms at the latest", acquired.reset),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Acquired {
     /// Whether a slot was acquired (then `lease` is set).
@@ -191,6 +212,24 @@ pub struct Acquired {
 
 /// A held slot. Release it with [`Lease::release`]; dropping it releases it in a spawned task
 /// (when a tokio runtime is running), and if nothing releases it, it expires after the lease TTL.
+///
+/// ```no_run
+/// # async fn run(limiter: larder_ratelimit::ConcurrencyLimit) -> larder_ratelimit::Result<()> {
+/// use std::time::Duration;
+/// let acquired = limiter
+///     .acquire_wait("tenant-7", Duration::from_secs(10), Duration::from_millis(100))
+///     .await?;
+/// if let Some(lease) = acquired.lease {
+///     for _chunk in 0..10 {
+///         // ... long work: keep the slot alive past its TTL ...
+///         if !lease.renew().await? {
+///             break; // the lease expired meanwhile
+///         }
+///     }
+///     lease.release().await?;
+/// }
+/// # Ok(()) }
+/// ```
 pub struct Lease {
     limiter: ConcurrencyLimit,
     key: String,

@@ -1,6 +1,16 @@
 //! The crate's error type.
 
 /// What can go wrong in a rate-limit call.
+///
+/// ```no_run
+/// # async fn run(limiter: larder_ratelimit::Ratelimit) {
+/// match limiter.limit("user:42").await {
+///     Ok(res) => println!("allowed: {}", res.success),
+///     Err(larder_ratelimit::Error::Redis(e)) => eprintln!("Redis failed: {e}"),
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

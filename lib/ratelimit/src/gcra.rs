@@ -123,6 +123,19 @@ impl fmt::Debug for Gcra {
 }
 
 /// Options for a [`Gcra`] limiter.
+///
+/// ```no_run
+/// # fn run(redis: larder_redis::Redis) -> larder_ratelimit::Result<()> {
+/// use std::time::Duration;
+/// use larder_ratelimit::{Gcra, OnTimeout};
+/// let gcra = Gcra::builder(redis, 10, Duration::from_secs(1))
+///     .burst(20)
+///     .prefix("api")
+///     .timeout(Duration::from_millis(500))
+///     .on_timeout(OnTimeout::Deny)
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub struct GcraBuilder {
     redis: Redis,

@@ -49,6 +49,22 @@ use crate::{ConcurrencyLimit, Gcra, MultiRegionRatelimit, Ratelimit};
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A limiter's decision for one request, as the middleware needs it.
+///
+/// ```
+/// use std::time::Duration;
+/// use larder_ratelimit::middleware::{Decision, rate_limit_headers};
+/// let d = Decision {
+///     success: false,
+///     limit: 10,
+///     remaining: 0,
+///     reset: 1_700_000_060_000,
+///     window: Some(Duration::from_secs(60)),
+///     quota_unit: None,
+///     guard: None,
+/// };
+/// let headers = rate_limit_headers(&d, "default", 1_700_000_000_000);
+/// assert_eq!(headers["ratelimit"], "\"default\";r=0;t=60");
+/// ```
 pub struct Decision {
     /// Whether the request may pass.
     pub success: bool,
@@ -67,6 +83,21 @@ pub struct Decision {
 }
 
 /// Something to give back once the response is ready (a concurrency lease).
+///
+/// ```no_run
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use larder_ratelimit::middleware::Release;
+///
+/// /// Logs when the response is ready.
+/// struct LogWhenDone(String);
+///
+/// impl Release for LogWhenDone {
+///     fn release(self: Box<Self>) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+///         Box::pin(async move { println!("done with {}", self.0) })
+///     }
+/// }
+/// ```
 pub trait Release: Send + Sync {
     /// Gives it back; errors are ignored (a lease not released expires anyway).
     fn release(self: Box<Self>) -> BoxFuture<()>;
@@ -94,6 +125,37 @@ impl fmt::Debug for Decision {
 
 /// Anything the middleware can ask: implemented for [`Ratelimit`], [`MultiRegionRatelimit`],
 /// [`Gcra`] and [`ConcurrencyLimit`] (whose lease is held until the response is ready).
+///
+/// ```no_run
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use larder_ratelimit::middleware::{Decision, Limiter, RateLimitLayer};
+///
+/// /// Lets everyone through, announcing a limit of 100.
+/// struct Unlimited;
+///
+/// impl Limiter for Unlimited {
+///     fn check(
+///         &self,
+///         _identifier: String,
+///     ) -> Pin<Box<dyn Future<Output = larder_ratelimit::Result<Decision>> + Send + 'static>> {
+///         Box::pin(async {
+///             let reset = larder_ratelimit::now_ms() + 60_000;
+///             Ok(Decision {
+///                 success: true,
+///                 limit: 100,
+///                 remaining: 100,
+///                 reset,
+///                 window: None,
+///                 quota_unit: None,
+///                 guard: None,
+///             })
+///         })
+///     }
+/// }
+///
+/// let layer = RateLimitLayer::new(Unlimited);
+/// ```
 pub trait Limiter: Send + Sync + 'static {
     /// Decides for one request from `identifier`.
     fn check(&self, identifier: String) -> BoxFuture<Result<Decision>>;
@@ -160,6 +222,15 @@ impl Limiter for ConcurrencyLimit {
 }
 
 /// What the middleware sees of a request when it picks the identifier.
+///
+/// ```no_run
+/// use larder_ratelimit::middleware::{Identify, RequestInfo};
+/// // One limit per API key and route.
+/// let by_key_and_path = Identify::custom(|req: &RequestInfo<'_>| {
+///     let key = req.headers.get("x-api-key")?.to_str().ok()?;
+///     Some(format!("{key}:{}", req.uri.path()))
+/// });
+/// ```
 #[derive(Debug)]
 pub struct RequestInfo<'a> {
     /// The method.
@@ -175,6 +246,15 @@ pub struct RequestInfo<'a> {
 type IdentifyFn = Arc<dyn Fn(&RequestInfo<'_>) -> Option<String> + Send + Sync>;
 
 /// How the middleware names the client.
+///
+/// ```no_run
+/// use larder_ratelimit::middleware::Identify;
+/// let behind_one_proxy = Identify::client_ip(1);
+/// let by_api_key = Identify::header(http::HeaderName::from_static("x-api-key"));
+/// let by_user = Identify::custom(|req| {
+///     req.headers.get("x-user-id").and_then(|v| v.to_str().ok()).map(|id| format!("user:{id}"))
+/// });
+/// ```
 #[derive(Clone)]
 pub enum Identify {
     /// The client IP: the peer address (a `SocketAddr` or, with the `axum` feature,
@@ -283,6 +363,16 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 }
 
 /// What to do with a request whose identifier cannot be found.
+///
+/// ```no_run
+/// # fn run(limiter: larder_ratelimit::Ratelimit) {
+/// use larder_ratelimit::middleware::{Identify, OnMissingIdentifier, RateLimitLayer};
+/// // Requests without an API key are not limited here (another layer rejects them).
+/// let layer = RateLimitLayer::new(limiter)
+///     .identify(Identify::header(http::HeaderName::from_static("x-api-key")))
+///     .on_missing_identifier(OnMissingIdentifier::Allow);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OnMissingIdentifier {
     /// Answer `400 Bad Request` (default: a missing peer address or header is a misconfiguration
@@ -294,6 +384,14 @@ pub enum OnMissingIdentifier {
 }
 
 /// What to do when the limiter fails (Redis unreachable after retries, ...).
+///
+/// ```no_run
+/// # fn run(limiter: larder_ratelimit::Ratelimit) {
+/// use larder_ratelimit::middleware::{OnLimiterError, RateLimitLayer};
+/// // An expensive endpoint: fail closed (503) when Redis is down.
+/// let layer = RateLimitLayer::new(limiter).on_limiter_error(OnLimiterError::Reject);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OnLimiterError {
     /// Let the request through without headers (fail open; default, like the limiters' timeout).
@@ -311,6 +409,17 @@ struct Config {
 }
 
 /// A tower [`Layer`] that rate-limits requests (see the [module documentation](self)).
+///
+/// ```no_run
+/// # fn run(redis: larder_redis::Redis) {
+/// use std::time::Duration;
+/// use larder_ratelimit::Ratelimit;
+/// use larder_ratelimit::middleware::{Identify, RateLimitLayer};
+/// let limiter = Ratelimit::new(redis, Ratelimit::token_bucket(5, Duration::from_secs(1), 20));
+/// let layer = RateLimitLayer::new(limiter).identify(Identify::client_ip(0)).policy_name("api");
+/// // axum: Router::new().route(...).layer(layer); any tower stack: ServiceBuilder::new().layer(layer)
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct RateLimitLayer {
     limiter: Arc<dyn Limiter>,
@@ -482,6 +591,17 @@ impl<S> Layer<S> for RateLimitLayer {
 }
 
 /// The service made by [`RateLimitLayer`].
+///
+/// ```no_run
+/// # fn run(layer: larder_ratelimit::middleware::RateLimitLayer) {
+/// use tower::Layer;
+/// let inner = tower::service_fn(|_req: http::Request<()>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::from("hello")))
+/// });
+/// // Answers 429 (empty body) past the limit, else calls `inner` and adds the headers.
+/// let service = layer.layer(inner);
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct RateLimitService<S> {
     inner: S,

@@ -56,6 +56,18 @@ impl fmt::Debug for MultiRegionRatelimit {
 }
 
 /// Options for a [`MultiRegionRatelimit`].
+///
+/// ```no_run
+/// # fn run(eu: larder_redis::Redis, us: larder_redis::Redis) -> larder_ratelimit::Result<()> {
+/// use std::time::Duration;
+/// use larder_ratelimit::{MultiRegionRatelimit, Ratelimit};
+/// let limiter = MultiRegionRatelimit::builder(vec![eu, us], Ratelimit::sliding_window(10, Duration::from_secs(10)))
+///     .prefix("global")
+///     .analytics(true)
+///     .timeout(Duration::from_secs(1))
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub struct MultiRegionRatelimitBuilder {
     regions: Vec<Redis>,

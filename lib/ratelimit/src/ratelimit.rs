@@ -26,6 +26,18 @@ pub(crate) const TELEMETRY_SDK: &str = concat!("larder-ratelimit@v", env!("CARGO
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// What a limit call answers when Redis does not answer within the timeout.
+///
+/// ```no_run
+/// # fn run(redis: larder_redis::Redis) -> larder_ratelimit::Result<()> {
+/// use std::time::Duration;
+/// use larder_ratelimit::{OnTimeout, Ratelimit};
+/// // Paid API calls: if Redis does not answer within 300 ms, refuse rather than risk overuse.
+/// let limiter = Ratelimit::builder(redis, Ratelimit::fixed_window(100, Duration::from_secs(60)))
+///     .timeout(Duration::from_millis(300))
+///     .on_timeout(OnTimeout::Deny)
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OnTimeout {
     /// Let the request through (`success: true, reason: Timeout`), as `@upstash/ratelimit` does:
@@ -38,6 +50,18 @@ pub enum OnTimeout {
 
 /// A rate-limiting algorithm for [`Ratelimit`]. The constructors are also available as
 /// `Ratelimit::fixed_window(...)` and so on, as in JavaScript.
+///
+/// ```
+/// use std::time::Duration;
+/// use larder_ratelimit::Algorithm;
+/// let per_minute = Algorithm::sliding_window(60, Duration::from_secs(60));
+/// assert_eq!((per_minute.limit(), per_minute.window()), (60, Duration::from_secs(60)));
+/// // 5 tokens back every second, at most 20 in the bucket.
+/// let bucket = Algorithm::token_bucket(5, Duration::from_secs(1), 20);
+/// assert_eq!(bucket.limit(), 20);
+/// // The JavaScript window strings work too.
+/// let daily = Algorithm::fixed_window(1000, larder_ratelimit::duration("1 d").unwrap());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Algorithm(pub(crate) Kind);
 
@@ -277,6 +301,20 @@ impl fmt::Debug for Ratelimit {
 }
 
 /// Options for a [`Ratelimit`]; start with [`Ratelimit::builder`].
+///
+/// ```no_run
+/// # fn run(redis: larder_redis::Redis) -> larder_ratelimit::Result<()> {
+/// use std::time::Duration;
+/// use larder_ratelimit::Ratelimit;
+/// let limiter = Ratelimit::builder(redis, Ratelimit::sliding_window(10, Duration::from_secs(10)))
+///     .prefix("api")
+///     .analytics(true)
+///     .deny_list(true)
+///     .dynamic_limits(true)
+///     .wait_for_pending(true) // serverless: no work left running after the call
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub struct RatelimitBuilder {
     redis: Redis,

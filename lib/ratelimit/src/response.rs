@@ -8,6 +8,19 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 /// Why a response was decided without (or beside) the algorithm's answer from Redis.
+///
+/// ```no_run
+/// # async fn run(limiter: larder_ratelimit::Ratelimit) -> larder_ratelimit::Result<()> {
+/// use larder_ratelimit::Reason;
+/// let res = limiter.limit("user:42").await?;
+/// match res.reason {
+///     Some(Reason::DenyList) => println!("denied: {:?}", res.denied_value),
+///     Some(Reason::Timeout) => println!("Redis was slow; decided by on_timeout"),
+///     Some(other) => println!("{other}"),
+///     None => {}
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Reason {
@@ -109,6 +122,16 @@ impl LimitOptions {
 ///
 /// Field for field `@upstash/ratelimit`'s response; `remaining` is never negative (the JavaScript
 /// `cachedFixedWindow` and multi-region fixed window can report negative numbers).
+///
+/// ```no_run
+/// # async fn run(limiter: larder_ratelimit::Ratelimit) -> larder_ratelimit::Result<()> {
+/// let res = limiter.limit("user:42").await?;
+/// if !res.success {
+///     println!("{} of {} left; retry in {:?}", res.remaining, res.limit, res.retry_after());
+/// }
+/// res.pending.await?; // before a serverless function returns
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Response {
     /// Whether the request may pass.
@@ -139,6 +162,13 @@ impl Response {
 }
 
 /// `getRemaining`'s answer.
+///
+/// ```no_run
+/// # async fn run(limiter: larder_ratelimit::Ratelimit) -> larder_ratelimit::Result<()> {
+/// let left = limiter.get_remaining("user:42").await?;
+/// println!("{} of {} left until {} ms", left.remaining, left.limit, left.reset);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Remaining {
     /// Units left (never negative).
@@ -155,6 +185,18 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 ///
 /// Dropping it does not cancel anything; awaiting it waits for the work and returns the first
 /// error it met (analytics failures are not errors of the limit call itself).
+///
+/// ```no_run
+/// # async fn run(limiter: larder_ratelimit::Ratelimit) -> larder_ratelimit::Result<()> {
+/// let mut res = limiter.limit("user:42").await?;
+/// // Take the background work out of the response and wait for it later.
+/// let pending = std::mem::take(&mut res.pending);
+/// // ... answer the request ...
+/// if let Err(e) = pending.wait().await {
+///     eprintln!("analytics failed: {e}");
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct Pending {
     tasks: Vec<tokio::task::JoinHandle<Result<()>>>,

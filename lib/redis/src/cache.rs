@@ -85,6 +85,20 @@ where
 
 /// A cache for one feature: a prefix for its keys and, optionally, refresh-ahead.
 /// Cheap to clone. See the [module docs](self).
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use std::time::Duration;
+/// use larder_redis::cache::Cache;
+/// let users = Cache::new(redis, "users");
+/// let name: Option<String> = users
+///     .get_or_compute("42:name", Duration::from_secs(600), || async {
+///         Ok::<_, std::io::Error>(Some("Ada".to_string()))
+///     })
+///     .await?;
+/// users.delete("42:name").await?; // after an update
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Cache {
     redis: Redis,

@@ -78,6 +78,15 @@ impl fmt::Debug for Redis {
 ///
 /// The default is the official clients': 5 retries, waiting `e^n * 50 ms` before retry `n`
 /// (about 50 ms, 136 ms, 369 ms, 1 s and 2.7 s).
+///
+/// ```
+/// use std::time::Duration;
+/// use larder_redis::{Redis, Retry};
+/// let retry = Retry::new(3).backoff(|n| Duration::from_millis(100) * 2u32.pow(n));
+/// assert_eq!(retry.delay(2), Duration::from_millis(400));
+/// let redis = Redis::builder("http://127.0.0.1:8079", "token").retry(retry).build()?;
+/// # Ok::<(), larder_redis::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Retry {
     retries: u32,
@@ -130,6 +139,17 @@ fn default_backoff(n: u32) -> Duration {
 }
 
 /// Options for a [`Redis`] client; start with [`Redis::builder`] or [`RedisBuilder::from_env`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # fn run() -> larder_redis::Result<()> {
+/// let redis = larder_redis::RedisBuilder::from_env()?
+///     .timeout(Duration::from_secs(2))
+///     .retries(2)
+///     .read_your_writes(false)
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub struct RedisBuilder {
     url: String,

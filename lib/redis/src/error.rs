@@ -14,6 +14,17 @@ use std::sync::Arc;
 /// - the request never got an answer: [`Error::Transport`] (these, and only these, are retried);
 /// - the answer did not have the expected shape, or a value did not fit the requested type:
 ///   [`Error::Decode`].
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) {
+/// match redis.incr("counter").await {
+///     Ok(n) => println!("{n}"),
+///     Err(e) if e.redis_code() == Some("WRONGTYPE") => println!("not a number"),
+///     Err(e) if e.is_transport() => println!("no answer after the retries: {e}"),
+///     Err(e) => println!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -105,6 +116,13 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A request that got no HTTP answer, as reported by a [`Transport`](crate::Transport).
+///
+/// ```
+/// use larder_redis::TransportError;
+/// let e = TransportError::timeout("no answer within 2 s");
+/// assert!(e.is_timeout());
+/// assert!(!TransportError::new("connection refused").is_timeout());
+/// ```
 #[derive(Debug)]
 pub struct TransportError {
     source: Box<dyn std::error::Error + Send + Sync>,

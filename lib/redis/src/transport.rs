@@ -12,6 +12,25 @@ use crate::error::TransportError;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One HTTP request: always a POST.
+///
+/// ```no_run
+/// use larder_redis::{BoxFuture, Redis, Request, ReqwestTransport, Response, Transport, TransportError};
+///
+/// /// Logs every request's URL, then sends it.
+/// struct Logged(ReqwestTransport);
+///
+/// impl Transport for Logged {
+///     fn send(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
+///         println!("POST {} ({} bytes)", request.url, request.body.len());
+///         self.0.send(request)
+///     }
+/// }
+/// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let redis = Redis::builder("http://127.0.0.1:8079", "token")
+///     .transport(Logged(ReqwestTransport::new()?))
+///     .build()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Request {
@@ -36,6 +55,19 @@ impl Request {
 }
 
 /// One HTTP answer, whatever its status.
+///
+/// ```no_run
+/// use larder_redis::{BoxFuture, Request, Response, Transport, TransportError};
+///
+/// /// Answers every request itself, as a test double.
+/// struct Canned;
+///
+/// impl Transport for Canned {
+///     fn send(&self, _request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
+///         Box::pin(async { Ok(Response::new(200, Vec::new(), br#"{"result":"PONG"}"#.to_vec())) })
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Response {
@@ -96,6 +128,18 @@ mod reqwest_transport {
 
     /// The default transport: one `reqwest::Client` (rustls, keep-alive pool) shared by every request
     /// of a [`Redis`](crate::Redis) and its clones.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use larder_redis::{Redis, ReqwestTransport};
+    /// // Your own reqwest client: a proxy, custom TLS roots, pool settings...
+    /// let client = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(30)).build()?;
+    /// let redis = Redis::builder("https://example.upstash.io", "token")
+    ///     .transport(ReqwestTransport::from_client(client))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     #[derive(Debug, Clone)]
     pub struct ReqwestTransport {
         client: reqwest::Client,

@@ -16,6 +16,18 @@ use crate::error::{Error, Result};
 ///
 /// Turn a value into a Rust type with [`Value::decode`] (the same rules as every typed method; see
 /// the crate documentation, "Reading values").
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::Value;
+/// let reply = redis.command(("OBJECT", "ENCODING", "counter")).await?;
+/// match &reply {
+///     Value::Nil => println!("no such key"),
+///     other => println!("{:?}", other.as_str()),
+/// }
+/// let as_text: Option<String> = reply.decode()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Value {

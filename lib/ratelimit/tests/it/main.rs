@@ -3,9 +3,12 @@
 
 mod concurrency;
 mod concurrency_200;
+mod coverage;
 mod cross_js;
 mod gcra;
 mod middleware;
 mod multi;
+mod public_api;
+mod rate;
 mod single;
 mod support;

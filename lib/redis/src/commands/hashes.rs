@@ -3,6 +3,16 @@
 use crate::args::ToArgs;
 
 /// The condition of `HSETEX`: `FNX` (only if no field exists) or `FXX` (only if all exist).
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::{Expiry, FieldCondition};
+/// // Create the session fields only if none exists yet, expiring in an hour.
+/// let created = redis
+///     .hsetex("session:1", Some(FieldCondition::Fnx), Some(Expiry::Ex(3600)), [("user", "42")])
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FieldCondition {

@@ -3,6 +3,14 @@
 use crate::args::ToArgs;
 
 /// The condition of `EXPIRE`-family commands (Redis 7): `NX`, `XX`, `GT`, `LT`.
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::ExpireCondition;
+/// // Extend the TTL to 60 s, never shorten it.
+/// let changed = redis.expire_if("session:1", 60, ExpireCondition::Gt).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExpireCondition {
@@ -31,6 +39,21 @@ impl ToArgs for ExpireCondition {
 }
 
 /// Options of `SCAN`, `HSCAN`, `SSCAN`, `ZSCAN`: `MATCH pattern`, `COUNT n` and (`SCAN` only) `TYPE t`.
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::ScanOptions;
+/// let mut cursor = 0;
+/// loop {
+///     let (next, keys) = redis.scan(cursor, ScanOptions::new().pattern("user:*").count(100)).await?;
+///     println!("{keys:?}");
+///     if next == 0 {
+///         break;
+///     }
+///     cursor = next;
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use]
 pub struct ScanOptions {

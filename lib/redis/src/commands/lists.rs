@@ -3,6 +3,14 @@
 use crate::args::ToArgs;
 
 /// A list end, for `LMOVE`.
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::Direction;
+/// // Move the oldest job to the processing list.
+/// let job: Option<String> = redis.lmove("jobs", "processing", Direction::Right, Direction::Left).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     /// The head (`LEFT`).
@@ -24,6 +32,13 @@ impl ToArgs for Direction {
 }
 
 /// Where `LINSERT` puts the new element relative to the pivot.
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::InsertPosition;
+/// let len = redis.linsert("steps", InsertPosition::Before, "deploy", "test").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertPosition {
     /// `BEFORE`.
@@ -45,6 +60,14 @@ impl ToArgs for InsertPosition {
 }
 
 /// Options of `LPOS`: `RANK r` and `MAXLEN n`.
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::LPosOptions;
+/// // The second "error", looking at the first 1000 entries only.
+/// let at = redis.lpos("log", "error", LPosOptions::new().rank(2).maxlen(1000)).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[must_use]
 pub struct LPosOptions {

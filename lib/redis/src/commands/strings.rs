@@ -6,6 +6,16 @@ use crate::args::ToArgs;
 use crate::client::ms;
 
 /// An expiry: relative (`EX` seconds, `PX` milliseconds) or absolute (`EXAT`/`PXAT`, a Unix time).
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use std::time::Duration;
+/// use larder_redis::Expiry;
+/// // Read the session and push its expiry 30 minutes out.
+/// let session: Option<String> = redis.getex("session:1", Expiry::from(Duration::from_secs(1800))).await?;
+/// let until_midnight: Option<String> = redis.getex("report", Expiry::ExAt(1_700_006_400)).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Expiry {

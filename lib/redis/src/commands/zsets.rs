@@ -4,6 +4,14 @@
 use crate::args::ToArgs;
 
 /// Options of `ZADD`: `NX`/`XX`, `GT`/`LT` and `CH`.
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::ZAddOptions;
+/// // Keep each player's best score: update only when higher, count changed members.
+/// let changed = redis.zadd_options("leaderboard", ZAddOptions::new().gt().ch(), [(420.0, "ada")]).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[must_use]
 pub struct ZAddOptions {
@@ -64,6 +72,13 @@ impl ToArgs for ZAddOptions {
 }
 
 /// What the bounds of a `ZRANGE` are.
+///
+/// ```
+/// use larder_redis::{ZRangeBy, ZRangeOptions};
+/// // Chosen with `ZRangeOptions::by_score` and `by_lex`; ranks are the default.
+/// assert_eq!(ZRangeBy::default(), ZRangeBy::Rank);
+/// let by_name = ZRangeOptions::new().by_lex();
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ZRangeBy {
@@ -77,6 +92,16 @@ pub enum ZRangeBy {
 }
 
 /// Options of `ZRANGE`: `BYSCORE`/`BYLEX`, `REV`, `LIMIT offset count`.
+///
+/// ```no_run
+/// # async fn run(redis: larder_redis::Redis) -> larder_redis::Result<()> {
+/// use larder_redis::ZRangeOptions;
+/// // The top 10 scores from 100 down.
+/// let top: Vec<(String, f64)> = redis
+///     .zrange_options_withscores("leaderboard", "+inf", 100, ZRangeOptions::new().by_score().rev().limit(0, 10))
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[must_use]
 pub struct ZRangeOptions {

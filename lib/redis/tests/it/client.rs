@@ -207,6 +207,19 @@ async fn retries_only_transport_errors() {
     assert_eq!(rec.exchanges().len(), 1);
 }
 
+#[test]
+fn the_default_retry_policy_is_the_official_clients() {
+    // 5 retries, e^n * 50 ms before retry n.
+    let r = Retry::default();
+    assert_eq!(r.retries(), 5);
+    assert_eq!(r.delay(0), Duration::from_millis(50));
+    assert_eq!(r.delay(1).as_millis(), 135);
+    assert_eq!(r.delay(4).as_millis(), 2729);
+    assert_eq!(Retry::none().retries(), 0);
+    let custom = Retry::new(2).backoff(|n| Duration::from_secs(u64::from(n) + 1));
+    assert_eq!((custom.retries(), custom.delay(1)), (2, Duration::from_secs(2)));
+}
+
 /// Fails the first `failures` requests, then forwards.
 struct Flaky {
     failures: usize,

@@ -10,15 +10,18 @@
 //
 // Without the binary the tests are skipped, except under CI=true, where they fail.
 //
-// Checked, for fixedWindow, slidingWindow and tokenBucket (the JS field names `refilledAt` and
+// Checked, for fixedWindow, slidingWindow, tokenBucket (and cachedFixedWindow where it applies) (the JS field names `refilledAt` and
 // `tokens` are the ones the Rust crate uses; Python's `refilled_at` is the odd one out):
 // * 30 calls from one side then 30 from the other, limit 50: the second side sees exactly 20
 //   successes, in both directions, and getRemaining agrees on both sides;
 // * both sides at once, 100 concurrent calls each: exactly 50 successes in total;
+// * rate 0 and negative rates (refunds) answer the same on both sides;
 // * cachedFixedWindow (JS) and fixedWindow (Rust) share the counter;
 // * the Lua scripts in lib/ratelimit/src/scripts are byte for byte the installed bundle's, and a
 //   script the Rust side loaded is found by JS's EVALSHA (SCRIPT EXISTS on the JS hashes);
-// * analytics members written by both sides are the same (counts merge in one sorted-set member).
+// * analytics members written by both sides are the same (counts merge in one sorted-set member);
+// * MultiRegionRatelimit (fixedWindow, slidingWindow) over three larders (LARDER_EXTRA_REST_URLS):
+//   30 from Rust then 30 from JS → JS sees 20, every region holding every request id.
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -27,10 +30,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { Ratelimit } from "@upstash/ratelimit";
+import { MultiRegionRatelimit, Ratelimit } from "@upstash/ratelimit";
+import { Redis } from "@upstash/redis";
 import {
+  EXTRA_URLS,
   HOUR,
+  REST_URL,
+  TOKEN,
   admin,
+  adminFor,
   analyticsEvents,
   bundledScripts,
   captureWarnings,
@@ -82,7 +90,7 @@ async function jsCalls(rl, id, n) {
 }
 
 describe("Rust (larder-ratelimit) and JavaScript (@upstash/ratelimit) share counts", { skip: SKIP }, () => {
-  for (const algo of ["fixedWindow", "slidingWindow", "tokenBucket"]) {
+  for (const algo of ["fixedWindow", "slidingWindow", "tokenBucket", "cachedFixedWindow"]) {
     it(`${algo}: 30 from Rust, then 30 from JS → JS sees 20`, async (t) => {
       captureWarnings(t);
       const P = rlPrefix(t, `rs-${algo}`);
@@ -114,11 +122,16 @@ describe("Rust (larder-ratelimit) and JavaScript (@upstash/ratelimit) share coun
       assert.equal(rs.results[0].remaining, 19);
       assert.equal(rs.remaining.remaining, 0);
       assert.equal(rs.remaining.limit, LIMIT);
-      const jsRem = await rl.getRemaining("user-2");
+      // A fresh limiter: cachedFixedWindow's own ephemeral cache still counts 30.
+      const jsRem = await jsLimiter(algo, P).getRemaining("user-2");
       assert.equal(jsRem.remaining, 0);
       assert.equal(jsRem.reset, rs.remaining.reset);
     });
 
+  }
+
+  // cachedFixedWindow decides from each process's local count: exact only within one process.
+  for (const algo of ["fixedWindow", "slidingWindow", "tokenBucket"]) {
     it(`${algo}: 100 concurrent from each side at once → exactly 50`, async (t) => {
       captureWarnings(t);
       const P = rlPrefix(t, `both-${algo}`);
@@ -134,6 +147,31 @@ describe("Rust (larder-ratelimit) and JavaScript (@upstash/ratelimit) share coun
         Promise.all(Array.from({ length: 100 }, () => rl.limit("both"))),
       ]);
       assert.equal(successes(rs.results) + successes(js), LIMIT);
+    });
+  }
+
+  for (const algo of ["fixedWindow", "slidingWindow", "tokenBucket"]) {
+    it(`${algo}: rate 0 and refunds answer the same on both sides`, async (t) => {
+      captureWarnings(t);
+      const P = rlPrefix(t, `rate-${algo}`);
+      await freshWindow(HOUR, 20_000);
+      const rl = new Ratelimit({ redis: newRedis(), prefix: P, limiter: JS_LIMITERS[algo](), ephemeralCache: false });
+      const spec = { algo, prefix: P, id: "r", limit: LIMIT, window: "1 h", calls: 1, analytics: false };
+      const filled = await jsCalls(rl, "r", LIMIT + 1);
+      assert.equal(successes(filled), LIMIT);
+      // Rate 0 at the limit: the same answer from both (each algorithm's own rule).
+      const js0 = await rl.limit("r", { rate: 0 });
+      const [rs0] = (await rust({ ...spec, rate: 0 })).results;
+      assert.deepEqual([rs0.success, rs0.remaining], [js0.success, js0.remaining]);
+      // A refund from Rust gives JS the units back.
+      const [refund] = (await rust({ ...spec, rate: -5 })).results;
+      assert.equal(refund.success, true);
+      assert.equal(refund.remaining, algo === "fixedWindow" ? 4 : 5); // the fixed window counted the rejection
+      assert.equal((await rl.getRemaining("r")).remaining, refund.remaining);
+      const spend = await rl.limit("r", { rate: refund.remaining });
+      assert.deepEqual([spend.success, spend.remaining], [true, 0]);
+      const [after] = (await rust({ ...spec, rate: 1 })).results;
+      assert.equal(after.success, false);
     });
   }
 
@@ -209,4 +247,36 @@ describe("Rust (larder-ratelimit) and JavaScript (@upstash/ratelimit) share coun
     const { events } = await analyticsEvents(P);
     assert.deepEqual(events, { [member("10.0.0.1", true)]: 2, [member("10.0.0.1", false)]: 2 });
   });
+});
+
+const REGION_URLS = [REST_URL, ...EXTRA_URLS];
+const MR_SKIP = SKIP || (EXTRA_URLS.length < 2 ? "needs two extra larder instances (LARDER_EXTRA_REST_URLS)" : false);
+
+describe("Rust and JavaScript MultiRegionRatelimit share counts over three larders", { skip: MR_SKIP }, () => {
+  for (const algo of ["fixedWindow", "slidingWindow"]) {
+    it(`${algo}: 30 from Rust, then 30 from JS → JS sees 20; then Rust sees none left`, async (t) => {
+      captureWarnings(t);
+      const P = rlPrefix(t, `mr-${algo}`);
+      await freshWindow(HOUR, 20_000);
+      const spec = { algo, prefix: P, id: "m", limit: LIMIT, window: "1 h", regions: REGION_URLS, analytics: false };
+      const rs = await rust({ ...spec, calls: 30 });
+      assert.equal(successes(rs.results), 30);
+      // The Rust side's sync reached every region: each holds the 30 request ids.
+      for (const url of REGION_URLS) {
+        const h = await hashOf(`${P}:m:${Math.floor(Date.now() / HOUR)}`, adminFor(url));
+        assert.equal(Object.keys(h).length, 30, url);
+      }
+      const rl = new MultiRegionRatelimit({
+        redis: REGION_URLS.map((url) => new Redis({ url, token: TOKEN, retry: false })),
+        prefix: P,
+        limiter: MultiRegionRatelimit[algo](LIMIT, "1 h"),
+      });
+      const js = await jsCalls(rl, "m", 30);
+      assert.equal(successes(js), 20);
+      const after = await rust({ ...spec, calls: 1, getRemaining: true });
+      assert.equal(after.results[0].success, false);
+      assert.equal(after.remaining.remaining, 0);
+      assert.equal((await rl.getRemaining("m")).remaining, 0);
+    });
+  }
 });
