@@ -36,6 +36,28 @@ impl Script {
         let sha = sha1_smol::Sha1::from(source.as_bytes()).digest().to_string();
         Script { name, source, sha }
     }
+
+    /// `EVALSHA <sha> <numkeys> <keys...> <args...>`, the way a store runs it first.
+    pub fn evalsha_argv(&self, keys: Vec<Bytes>, args: Vec<Bytes>) -> Vec<Bytes> {
+        let mut argv = Vec::with_capacity(3 + keys.len() + args.len());
+        argv.push(Bytes::from_static(b"EVALSHA"));
+        argv.push(Bytes::copy_from_slice(self.sha.as_bytes()));
+        argv.push(Bytes::from(keys.len().to_string()));
+        argv.extend(keys);
+        argv.extend(args);
+        argv
+    }
+
+    /// When `reply` is `NOSCRIPT` (the server's script cache was flushed or restarted), turns `argv`
+    /// from [`Script::evalsha_argv`] into the `EVAL` that sends the source, and says so.
+    pub fn fall_back_to_eval(&self, argv: &mut [Bytes], reply: &Reply) -> bool {
+        if !matches!(reply, Reply::Error(e) if e.starts_with("NOSCRIPT")) || argv.len() < 2 {
+            return false;
+        }
+        argv[0] = Bytes::from_static(b"EVAL");
+        argv[1] = Bytes::copy_from_slice(self.source.as_bytes());
+        true
+    }
 }
 
 /// Where the queue's keys live.

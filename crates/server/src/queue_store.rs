@@ -46,19 +46,10 @@ impl QueueStore for EngineStore {
         args: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<Reply, StoreError>> {
         Box::pin(async move {
-            let mut argv = Vec::with_capacity(3 + keys.len() + args.len());
-            argv.push(Bytes::from_static(b"EVALSHA"));
-            argv.push(Bytes::copy_from_slice(script.sha.as_bytes()));
-            argv.push(Bytes::from(keys.len().to_string()));
-            argv.extend(keys);
-            argv.extend(args);
+            let mut argv = script.evalsha_argv(keys, args);
             let reply = self.run(std::slice::from_ref(&argv)).await.pop().unwrap_or(Reply::Nil);
-            if let Reply::Error(e) = &reply
-                && e.starts_with("NOSCRIPT")
-            {
-                // The cache was flushed (SCRIPT FLUSH, a restart): send the source.
-                argv[0] = Bytes::from_static(b"EVAL");
-                argv[1] = Bytes::copy_from_slice(script.source.as_bytes());
+            // The cache was flushed (SCRIPT FLUSH, a restart): send the source.
+            if script.fall_back_to_eval(&mut argv, &reply) {
                 return Ok(self.run(std::slice::from_ref(&argv)).await.pop().unwrap_or(Reply::Nil));
             }
             Ok(reply)

@@ -3,6 +3,8 @@
 //!
 //! It calls the same `larder_server::start` that the binary calls. Dropping it shuts the server down.
 
+pub mod audit;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

@@ -34,16 +34,9 @@ impl QueueStore for EngineStore {
         args: Vec<Bytes>,
     ) -> BoxFuture<'a, Result<Reply, StoreError>> {
         Box::pin(async move {
-            let mut argv = vec![Bytes::from_static(b"EVALSHA"), Bytes::from(script.sha.clone())];
-            argv.push(Bytes::from(keys.len().to_string()));
-            argv.extend(keys);
-            argv.extend(args);
+            let mut argv = script.evalsha_argv(keys, args);
             let r = self.run(&argv);
-            if let Reply::Error(e) = &r
-                && e.starts_with("NOSCRIPT")
-            {
-                argv[0] = Bytes::from_static(b"EVAL");
-                argv[1] = Bytes::from(script.source.clone());
+            if script.fall_back_to_eval(&mut argv, &r) {
                 return Ok(self.run(&argv));
             }
             Ok(r)

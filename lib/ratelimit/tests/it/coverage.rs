@@ -4,16 +4,7 @@
 
 use std::path::Path;
 
-fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
-        }
-    }
-}
+use larder_test_support::audit::rust_sources;
 
 /// Whether `name` is called (`name(`, `name::<`) or passed as a function value (`name)`, `name,`)
 /// somewhere in `code`, as a whole word outside `use` lines.
@@ -31,8 +22,7 @@ fn called(code: &str, name: &str) -> bool {
 #[test]
 fn every_public_function_is_called_by_a_test() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut src = Vec::new();
-    sources(&root.join("src"), &mut src);
+    let src = rust_sources(&root.join("src"));
     let mut names = Vec::new();
     for (_, text) in &src {
         for line in text.lines() {
@@ -48,8 +38,7 @@ fn every_public_function_is_called_by_a_test() {
     names.sort();
     names.dedup();
     assert!(names.len() > 60, "found only {} public functions", names.len());
-    let mut tests = Vec::new();
-    sources(&root.join("tests/it"), &mut tests);
+    let tests = rust_sources(&root.join("tests/it"));
     let tests: String = tests
         .iter()
         .filter(|(p, _)| !p.ends_with("coverage.rs"))
@@ -62,27 +51,7 @@ fn every_public_function_is_called_by_a_test() {
 /// Every public type's documentation has an example (a doctest that at least compiles).
 #[test]
 fn every_public_type_has_a_doc_example() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut src = Vec::new();
-    sources(&root.join("src"), &mut src);
-    let mut missing = Vec::new();
-    for (path, text) in &src {
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let l = line.trim_start();
-            let Some(rest) =
-                ["pub struct ", "pub enum ", "pub trait "].iter().find_map(|p| l.strip_prefix(p))
-            else {
-                continue;
-            };
-            let doc = lines[..i].iter().rev().take_while(|l| {
-                l.trim_start().starts_with("///") || l.trim_start().starts_with("#[")
-            });
-            if !doc.into_iter().any(|l| l.contains("```")) {
-                let name: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
-                missing.push(format!("{name} ({path})"));
-            }
-        }
-    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let missing = larder_test_support::audit::types_without_doc_example(&src);
     assert!(missing.is_empty(), "public types without a doc example: {missing:#?}");
 }

@@ -60,37 +60,8 @@ fn every_command_method_is_tested() {
 /// Every public type's documentation has an example (a doctest that at least compiles).
 #[test]
 fn every_public_type_has_a_doc_example() {
-    fn walk(dir: &Path, out: &mut Vec<(String, String)>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    let mut src = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut src);
-    let mut missing = Vec::new();
-    for (path, text) in &src {
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let l = line.trim_start();
-            let Some(rest) =
-                ["pub struct ", "pub enum ", "pub trait "].iter().find_map(|p| l.strip_prefix(p))
-            else {
-                continue;
-            };
-            let doc = lines[..i].iter().rev().take_while(|l| {
-                l.trim_start().starts_with("///") || l.trim_start().starts_with("#[")
-            });
-            if !doc.into_iter().any(|l| l.contains("```")) {
-                let name: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
-                missing.push(format!("{name} ({path})"));
-            }
-        }
-    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let missing = larder_test_support::audit::types_without_doc_example(&src);
     assert!(missing.is_empty(), "public types without a doc example: {missing:#?}");
 }
 
