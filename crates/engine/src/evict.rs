@@ -248,7 +248,366 @@ fn best_from_pool(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use larder_resp::Reply;
+
     use super::*;
+    use crate::client::ClientState;
+    use crate::memory::{Gauge, MemoryConfig, OOM_ERROR};
+    use crate::{Engine, ManualClock, Propagate, ServerInfo};
+
+    /// Collects what the engine propagates.
+    struct Sink(Arc<Mutex<Vec<String>>>);
+
+    impl Propagate for Sink {
+        fn propagate(&mut self, argv: &[Bytes]) {
+            let words: Vec<_> =
+                argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            self.0.lock().unwrap().push(words.join(" "));
+        }
+    }
+
+    /// An engine whose used memory is 100 bytes per key, limited to `max_keys` keys.
+    struct Fixture {
+        engine: Engine,
+        client: ClientState,
+        clock: ManualClock,
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Fixture {
+        fn new(policy: Policy, max_keys: u64, samples: usize) -> Fixture {
+            let clock = ManualClock::new(1_700_000_000_000);
+            let mut engine = Engine::new(Arc::new(clock.clone()), ServerInfo::default());
+            engine.set_gauge(Gauge::PerKey { base: 0, per_key: 100 });
+            engine.set_memory(MemoryConfig { maxmemory: max_keys * 100, policy, samples });
+            let log = Arc::new(Mutex::new(Vec::new()));
+            engine.set_propagation(Box::new(Sink(log.clone())));
+            let client = engine.new_client("test".into());
+            Fixture { engine, client, clock, log }
+        }
+
+        fn run(&mut self, line: &str) -> Reply {
+            let argv: Vec<Bytes> =
+                line.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
+            self.engine.execute(&mut self.client, &argv)
+        }
+
+        fn exists(&mut self, key: &str) -> bool {
+            self.run(&format!("EXISTS {key}")) == Reply::Int(1)
+        }
+
+        /// A field of `INFO`.
+        fn info(&mut self, field: &str) -> String {
+            let Reply::Verbatim(info) = self.run("INFO") else { panic!("INFO") };
+            let info = String::from_utf8_lossy(&info).into_owned();
+            let prefix = format!("{field}:");
+            let line = info.lines().find_map(|l| l.strip_prefix(&prefix));
+            line.unwrap_or_else(|| panic!("{field} in {info}")).to_string()
+        }
+
+        fn evicted(&mut self) -> u64 {
+            self.info("evicted_keys").parse().unwrap()
+        }
+    }
+
+    fn error(r: Reply) -> String {
+        match r {
+            Reply::Error(e) => e.into_owned(),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lru_evicts_the_least_recently_used() {
+        let mut f = Fixture::new(Policy::AllKeysLru, 10, 16);
+        for i in 0..10 {
+            f.run(&format!("SET k{i} v"));
+            f.clock.advance(1000);
+        }
+        f.run("GET k0"); // now the most recent
+        f.run("SET k10 v"); // at the limit before it: nothing evicted yet
+        assert_eq!(f.engine.dbsize(), 11);
+        assert!(!f.exists("k1"), "k1 is the least recently used");
+        assert!(f.exists("k0"));
+        assert_eq!(f.evicted(), 1);
+        assert_eq!(f.engine.dbsize(), 10);
+        assert!(f.log.lock().unwrap().contains(&"DEL k1".to_string()));
+        f.run("SET k11 v");
+        assert!(!f.exists("k2"));
+    }
+
+    #[test]
+    fn lfu_keeps_hot_keys() {
+        let mut f = Fixture::new(Policy::AllKeysLfu, 10, 5);
+        for i in 0..5 {
+            f.run(&format!("SET hot{i} v"));
+            f.run(&format!("SET cold{i} v"));
+        }
+        for _ in 0..50 {
+            for i in 0..5 {
+                f.run(&format!("GET hot{i}"));
+            }
+        }
+        for i in 0..5 {
+            f.run(&format!("SET new{i} v"));
+        }
+        f.run("PING");
+        assert_eq!(f.evicted(), 5);
+        for i in 0..5 {
+            assert!(f.exists(&format!("hot{i}")), "hot{i} was evicted");
+        }
+    }
+
+    #[test]
+    fn volatile_ttl_evicts_the_soonest_to_expire() {
+        let mut f = Fixture::new(Policy::VolatileTtl, 4, 5);
+        f.run("SET a v PX 50000");
+        f.run("SET b v PX 10000");
+        f.run("SET c v PX 30000");
+        f.run("SET d v");
+        f.run("SET e v");
+        assert!(!f.exists("b"));
+        f.run("SET g v");
+        assert!(!f.exists("c"));
+        assert!(f.exists("a") && f.exists("d") && f.exists("e") && f.exists("g"));
+        let log = f.log.lock().unwrap();
+        assert_eq!(
+            log.iter().filter(|l| l.starts_with("DEL")).collect::<Vec<_>>(),
+            ["DEL b", "DEL c"]
+        );
+    }
+
+    #[test]
+    fn volatile_without_volatile_keys_is_oom() {
+        let mut f = Fixture::new(Policy::VolatileLru, 2, 5);
+        f.run("SET a v");
+        f.run("SET b v");
+        f.run("SET c v"); // allowed: the limit is checked before a command
+        assert_eq!(error(f.run("SET d v")), OOM_ERROR);
+        assert_eq!(f.evicted(), 0);
+        assert_eq!(f.run("GET a"), Reply::Bulk(Bytes::from_static(b"v")));
+        assert_eq!(f.run("EXPIRE a 100"), Reply::Int(1));
+        // Now a has an expiry time: it is the one candidate.
+        assert_eq!(f.run("SET d v"), Reply::OK);
+        assert!(!f.exists("a"));
+        assert_eq!(f.evicted(), 1);
+    }
+
+    #[test]
+    fn noeviction_refuses_writes_that_may_grow_memory_only() {
+        let mut f = Fixture::new(Policy::NoEviction, 2, 5);
+        for k in ["a", "b", "c"] {
+            f.run(&format!("SET {k} 1"));
+        }
+        assert_eq!(
+            error(f.run("SET x v")),
+            "OOM command not allowed when used memory > 'maxmemory'."
+        );
+        assert_eq!(error(f.run("INCR a")), OOM_ERROR);
+        assert_eq!(error(f.run("LPUSH l x")), OOM_ERROR);
+        assert_eq!(f.run("GET a"), Reply::Bulk(Bytes::from_static(b"1")));
+        assert_eq!(f.run("EXPIRE a 100"), Reply::Int(1));
+        assert_eq!(f.run("LPOP l"), Reply::Nil);
+        assert_eq!(f.run("DEL a b"), Reply::Int(2));
+        assert_eq!(f.run("SET x v"), Reply::OK);
+        assert_eq!(f.evicted(), 0);
+        assert_eq!(f.info("rejected_calls"), "3");
+    }
+
+    #[test]
+    fn scripts_follow_redis_7() {
+        let mut f = Fixture::new(Policy::NoEviction, 1, 5);
+        f.run("SET a 1");
+        f.run("SET b 1");
+        let eval = |f: &mut Fixture, body: &str| {
+            let argv = [
+                Bytes::from_static(b"EVAL"),
+                Bytes::copy_from_slice(body.as_bytes()),
+                Bytes::from_static(b"0"),
+            ];
+            f.engine.execute(&mut f.client, &argv)
+        };
+        // Without a shebang the script runs, and its first command that may grow memory fails.
+        let e = error(eval(&mut f, "return redis.call('SET', 'k', 'v')"));
+        assert!(e.starts_with(OOM_ERROR), "{e}");
+        // ... unless it wrote before (Redis does not stop a script half-way).
+        assert_eq!(
+            eval(&mut f, "redis.call('DEL', 'nokey'); return redis.call('SET', 'k', 'v')"),
+            Reply::OK
+        );
+        // With flags: refused before it starts unless no-writes or allow-oom.
+        assert_eq!(error(eval(&mut f, "#!lua\nreturn redis.call('GET', 'a')")), OOM_ERROR);
+        assert_eq!(
+            eval(&mut f, "#!lua flags=no-writes\nreturn redis.call('GET', 'a')"),
+            Reply::Bulk(Bytes::from_static(b"1"))
+        );
+        assert_eq!(
+            eval(&mut f, "#!lua flags=allow-oom\nreturn redis.call('SET', 'k2', 'v')"),
+            Reply::OK
+        );
+        f.run("CONFIG SET maxmemory 0");
+        let lib = "#!lua name=lib\nredis.register_function('f', function() return 1 end)\nredis.register_function{function_name='g', callback=function() return 2 end, flags={'no-writes'}}";
+        let argv = [
+            Bytes::from_static(b"FUNCTION"),
+            Bytes::from_static(b"LOAD"),
+            Bytes::copy_from_slice(lib.as_bytes()),
+        ];
+        assert_eq!(f.engine.execute(&mut f.client, &argv), Reply::Bulk(Bytes::from_static(b"lib")));
+        f.run("CONFIG SET maxmemory 100");
+        assert_eq!(error(f.run("FCALL f 0")), OOM_ERROR);
+        assert_eq!(f.run("FCALL g 0"), Reply::Int(2));
+        assert_eq!(error(f.engine.execute(&mut f.client, &argv)), OOM_ERROR);
+    }
+
+    #[test]
+    fn transactions_follow_redis_7_4() {
+        let mut f = Fixture::new(Policy::NoEviction, 1, 5);
+        f.run("SET a 1");
+        f.run("SET b 1");
+        // A command that may grow memory is refused when queued, and the transaction is flagged.
+        assert_eq!(f.run("MULTI"), Reply::OK);
+        assert_eq!(error(f.run("SET x 1")), OOM_ERROR);
+        assert_eq!(f.run("GET a"), Reply::simple("QUEUED"));
+        assert_eq!(
+            error(f.run("EXEC")),
+            "EXECABORT Transaction discarded because of previous errors."
+        );
+        // Reads only: runs.
+        f.run("MULTI");
+        f.run("GET a");
+        assert_eq!(f.run("EXEC"), Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"1"))]));
+        // Queued before the limit was reached: EXEC is refused and the transaction discarded.
+        f.run("DEL b");
+        f.run("MULTI");
+        assert_eq!(f.run("SET x 1"), Reply::simple("QUEUED"));
+        let mut other = f.engine.new_client("other".into());
+        let set = ["SET", "y", "1"].map(|w| Bytes::copy_from_slice(w.as_bytes()));
+        assert_eq!(f.engine.execute(&mut other, &set), Reply::OK);
+        assert_eq!(
+            error(f.run("EXEC")),
+            format!("EXECABORT Transaction discarded because of: {OOM_ERROR}")
+        );
+        assert_eq!(error(f.run("EXEC")), "ERR EXEC without MULTI");
+        assert!(!f.exists("x"));
+    }
+
+    #[test]
+    fn random_policies_evict_only_candidates() {
+        let mut f = Fixture::new(Policy::VolatileRandom, 3, 5);
+        f.run("SET p1 v");
+        f.run("SET p2 v");
+        f.run("SET t1 v EX 100");
+        f.run("SET t2 v EX 100");
+        f.run("PING");
+        assert_eq!(f.evicted(), 1);
+        assert!(f.exists("p1") && f.exists("p2"));
+        let mut f = Fixture::new(Policy::AllKeysRandom, 3, 5);
+        for i in 0..10 {
+            f.run(&format!("SET k{i} v"));
+        }
+        f.run("PING");
+        assert_eq!(f.engine.dbsize(), 3);
+        assert_eq!(f.evicted(), 7);
+    }
+
+    #[test]
+    fn config_get_and_set() {
+        let mut f = Fixture::new(Policy::NoEviction, 10, 5);
+        assert_eq!(
+            f.run("CONFIG SET maxmemory 2mb maxmemory-policy ALLKEYS-LFU maxmemory-samples 10"),
+            Reply::OK
+        );
+        let cfg = f.engine.info().memory;
+        assert_eq!((cfg.maxmemory, cfg.policy, cfg.samples), (2 << 20, Policy::AllKeysLfu, 10));
+        let get = f.run("CONFIG GET maxmemory*");
+        let Reply::Map(pairs) = get else { panic!("{get:?}") };
+        assert_eq!(pairs.len(), 3);
+        assert_eq!(
+            error(f.run("CONFIG SET maxmemory abc")),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"
+        );
+        assert_eq!(
+            error(f.run("CONFIG SET maxmemory 1 maxmemory 2")),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter"
+        );
+        assert_eq!(
+            error(f.run("CONFIG SET foo 1")),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+        );
+        assert_eq!(
+            error(f.run("CONFIG SET maxmemory-samples 0")),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - argument must be between 1 and 2147483647 inclusive"
+        );
+        assert_eq!(
+            error(f.run("CONFIG SET maxmemory")),
+            "ERR wrong number of arguments for 'config|set' command"
+        );
+        // A failed CONFIG SET changes nothing, even the pairs before the bad one.
+        f.run("CONFIG SET maxmemory 5mb maxmemory-policy bogus");
+        assert_eq!(f.engine.info().memory.maxmemory, 2 << 20);
+    }
+
+    #[test]
+    fn memory_usage_counts_the_key_the_entry_and_the_value() {
+        let mut f = Fixture::new(Policy::NoEviction, 1000, 5);
+        f.run("SET s x");
+        let small = f.run("MEMORY USAGE s");
+        f.run(&format!("SET s {}", "x".repeat(1000)));
+        let big = f.run("MEMORY USAGE s");
+        match (small, big) {
+            (Reply::Int(a), Reply::Int(b)) => {
+                assert!(a > 8 && a < 200, "{a}");
+                assert_eq!(b - a, 1024 - 8, "the value's size class replaced the small one's");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(f.run("MEMORY USAGE nokey"), Reply::Nil);
+        for i in 0..100 {
+            f.run(&format!("RPUSH l {i:0>20}"));
+        }
+        let (Reply::Int(sampled), Reply::Int(all)) =
+            (f.run("MEMORY USAGE l"), f.run("MEMORY USAGE l SAMPLES 0"))
+        else {
+            panic!()
+        };
+        assert_eq!(sampled, all, "same-size elements: the estimate is exact");
+        assert!(all > 100 * 24, "{all}");
+        assert_eq!(error(f.run("MEMORY USAGE l SAMPLES -1")), "ERR syntax error");
+        assert_eq!(
+            error(f.run("MEMORY USAGE l SAMPLES x")),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(error(f.run("MEMORY USAGE l FOO")), "ERR syntax error");
+        assert_eq!(
+            error(f.run("MEMORY USAGE")),
+            "ERR wrong number of arguments for 'memory|usage' command"
+        );
+        assert_eq!(error(f.run("MEMORY FOO")), "ERR unknown subcommand 'FOO'. Try MEMORY HELP.");
+    }
+
+    #[test]
+    fn info_reports_memory_and_evictions() {
+        let mut f = Fixture::new(Policy::AllKeysLru, 2, 5);
+        for i in 0..4 {
+            f.run(&format!("SET k{i} v"));
+        }
+        let Reply::Verbatim(info) = f.run("INFO") else { panic!() };
+        let info = String::from_utf8_lossy(&info);
+        for line in [
+            "used_memory:200\r\n",
+            "used_memory_human:200B",
+            "used_memory_peak:300\r\n",
+            "maxmemory:200\r\n",
+            "maxmemory_human:200B",
+            "maxmemory_policy:allkeys-lru",
+            "evicted_keys:2\r\n",
+            "mem_allocator:",
+        ] {
+            assert!(info.contains(line), "{line} in {info}");
+        }
+    }
 
     #[test]
     fn lru_idle_handles_the_wrap() {

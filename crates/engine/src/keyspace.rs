@@ -10,9 +10,9 @@ use bytes::Bytes;
 use rand::Rng;
 
 use crate::aof::rewrite::Snapshot;
-use crate::evict::AccessClock;
 use crate::dict::Dict;
 use crate::error::CommandError;
+use crate::evict::AccessClock;
 use crate::value::{Kind, Value};
 
 /// One key's value and its absolute expiry time in Unix milliseconds (`None` = persistent).

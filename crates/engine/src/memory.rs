@@ -54,7 +54,11 @@ impl<A> Counting<A> {
 
     #[inline(always)]
     fn charge(&self, layout: &Layout) -> usize {
-        if self.size_classes { size_class(layout.size().max(layout.align())) } else { layout.size() }
+        if self.size_classes {
+            size_class(layout.size().max(layout.align()))
+        } else {
+            layout.size()
+        }
     }
 }
 
@@ -95,7 +99,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Counting<A> {
         if !p.is_null() {
             let old = self.charge(&layout);
             // SAFETY: `realloc`'s contract makes this a valid layout (same alignment, non-overflowing size).
-            let new = self.charge(&unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) });
+            let new = self
+                .charge(&unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) });
             if new >= old {
                 ALLOCATED.fetch_add(new - old, Ordering::Relaxed);
             } else {
@@ -191,7 +196,10 @@ pub(crate) fn entry_usage(key: &[u8], entry: &crate::keyspace::Entry, samples: u
     };
     let expiry =
         if entry.expire_at.is_some() { size_class(Dict::<Bytes, ()>::node_size()) } else { 0 };
-    size_class(Dict::<Bytes, crate::keyspace::Entry>::node_size()) + bytes_heap(key.len()) + value + expiry
+    size_class(Dict::<Bytes, crate::keyspace::Entry>::node_size())
+        + bytes_heap(key.len())
+        + value
+        + expiry
 }
 
 /// Redis's human-readable byte count (`bytesToHuman`): `512B`, `1.50K`, `2.00M`, `1.00G`, ...
@@ -281,7 +289,10 @@ impl Policy {
     pub const fn volatile_only(self) -> bool {
         matches!(
             self,
-            Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
         )
     }
 }

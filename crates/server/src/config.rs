@@ -462,7 +462,9 @@ impl Config {
         };
         let mut memory = larder_engine::memory::MemoryConfig::default();
         match (args.maxmemory, file.maxmemory) {
-            (Some(v), _) | (None, Some(ByteSize::Text(v))) => memory.maxmemory = parse_maxmemory(&v)?,
+            (Some(v), _) | (None, Some(ByteSize::Text(v))) => {
+                memory.maxmemory = parse_maxmemory(&v)?
+            }
             (None, Some(ByteSize::Number(n))) => memory.maxmemory = n,
             (None, None) => {}
         }

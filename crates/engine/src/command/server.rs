@@ -214,8 +214,8 @@ fn config_set(ctx: &mut Ctx<'_>, pairs: &[Bytes]) -> Result<Reply, CommandError>
         }
         match name.as_str() {
             "maxmemory" => {
-                cfg.maxmemory =
-                    parse_bytes(&value).ok_or_else(|| failed(&name, "argument must be a memory value"))?;
+                cfg.maxmemory = parse_bytes(&value)
+                    .ok_or_else(|| failed(&name, "argument must be a memory value"))?;
             }
             "maxmemory-policy" => {
                 cfg.policy = value.parse::<Policy>().map_err(|_| {
@@ -230,7 +230,10 @@ fn config_set(ctx: &mut Ctx<'_>, pairs: &[Bytes]) -> Result<Reply, CommandError>
                     .parse()
                     .map_err(|_| failed(&name, "argument couldn't be parsed into an integer"))?;
                 if !(1..=i32::MAX as i64).contains(&n) {
-                    return Err(failed(&name, "argument must be between 1 and 2147483647 inclusive"));
+                    return Err(failed(
+                        &name,
+                        "argument must be between 1 and 2147483647 inclusive",
+                    ));
                 }
                 cfg.samples = n as usize;
             }

@@ -237,12 +237,13 @@ impl Hash {
     pub(crate) fn heap_usage(&self, samples: usize) -> usize {
         use crate::memory::{bytes_heap, dict_heap, sampled, size_class};
         let fields = &self.fields;
-        let mut n = dict_heap(fields.len(), fields.bucket_count(), Dict::<Bytes, Bytes>::node_size())
-            + sampled(
-                fields.iter().map(|(f, v)| bytes_heap(f.len()) + bytes_heap(v.len())),
-                fields.len(),
-                samples,
-            );
+        let mut n =
+            dict_heap(fields.len(), fields.bucket_count(), Dict::<Bytes, Bytes>::node_size())
+                + sampled(
+                    fields.iter().map(|(f, v)| bytes_heap(f.len()) + bytes_heap(v.len())),
+                    fields.len(),
+                    samples,
+                );
         if let Some(t) = &self.ttls {
             let slot = std::mem::size_of::<(Bytes, u64)>() + 1;
             n += size_class(std::mem::size_of::<FieldTtls>())
