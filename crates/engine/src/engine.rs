@@ -510,6 +510,12 @@ impl Engine {
             return Ok(());
         };
         memory.oom = used > cfg.maxmemory && {
+            // Like Redis, the AOF's bytes still in memory (buffered, or written and kept until fsynced) do
+            // not count: evicting keys cannot free them, the flusher does. Their buffers grow by
+            // doubling, so they may hold up to twice the pending bytes.
+            let aof = self.server.aof.as_ref();
+            let not_counted =
+                aof.map_or(0, |a| 2 * a.appended_offset().saturating_sub(a.durable_offset()));
             let gauge = memory.gauge;
             let out = crate::evict::perform(
                 &mut self.db,
@@ -517,7 +523,7 @@ impl Engine {
                 &cfg,
                 now,
                 &mut self.server.rng,
-                |db| gauge.used(db).unwrap_or(0),
+                |db| gauge.used(db).unwrap_or(0).saturating_sub(not_counted),
             );
             self.server.stats.evicted_keys += out.evicted;
             out.oom
