@@ -189,7 +189,7 @@ pub(super) fn config(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
 /// pair is checked before any is applied, like Redis. Other known parameters are set by flags.
 fn config_set(ctx: &mut Ctx<'_>, pairs: &[Bytes]) -> Result<Reply, CommandError> {
     use crate::memory::{Policy, parse_bytes};
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity("config|set".into()));
     }
     let failed = |name: &str, why: &str| {
