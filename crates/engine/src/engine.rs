@@ -495,7 +495,9 @@ impl Engine {
 
     /// The memory limit before a command, like Redis's `processCommand`: evicts keys while used memory is
     /// over `maxmemory`, and when nothing more can be evicted refuses a command that may grow memory with
-    /// `OOM` (inside MULTI it also flags the transaction; an EXEC of such commands aborts it).
+    /// `OOM` (inside MULTI it also flags the transaction; an EXEC of such commands aborts it). Under the
+    /// limit it costs a relaxed atomic load and a comparison.
+    #[inline]
     fn check_memory(
         &mut self,
         client: &mut ClientState,
@@ -503,35 +505,50 @@ impl Engine {
         argv: &[Bytes],
         now: u64,
     ) -> Result<(), CommandError> {
-        let cfg = self.server.info.memory;
         let memory = &mut self.server.memory;
-        let Some(used) = memory.used(&self.db) else {
-            memory.oom = false;
-            return Ok(());
-        };
-        memory.oom = used > cfg.maxmemory && {
-            // Like Redis, the AOF's bytes still in memory (buffered, or written and kept until fsynced) do
-            // not count: evicting keys cannot free them, the flusher does. Their buffers grow by
-            // doubling, so they may hold up to twice the pending bytes.
-            let aof = self.server.aof.as_ref();
-            let not_counted =
-                aof.map_or(0, |a| 2 * a.appended_offset().saturating_sub(a.durable_offset()));
-            let gauge = memory.gauge;
-            let out = crate::evict::perform(
-                &mut self.db,
-                &mut memory.pool,
-                &cfg,
-                now,
-                &mut self.server.rng,
-                |db| gauge.used(db).unwrap_or(0).saturating_sub(not_counted),
-            );
+        match memory.used(&self.db) {
+            Some(used) if used > self.server.info.memory.maxmemory => {
+                self.over_memory_limit(client, spec, argv, now)
+            }
+            _ => {
+                memory.oom = false;
+                Ok(())
+            }
+        }
+    }
+
+    /// [`Engine::check_memory`] over the limit: evictions, then the OOM verdict.
+    #[cold]
+    fn over_memory_limit(
+        &mut self,
+        client: &mut ClientState,
+        spec: &'static CommandSpec,
+        argv: &[Bytes],
+        now: u64,
+    ) -> Result<(), CommandError> {
+        let cfg = self.server.info.memory;
+        // Like Redis, the AOF's bytes still in memory (buffered, or written and kept until fsynced) do
+        // not count: evicting keys cannot free them, the flusher does. Their buffers grow by doubling, so
+        // they may hold up to twice the pending bytes.
+        let aof = self.server.aof.as_ref();
+        let not_counted =
+            aof.map_or(0, |a| 2 * a.appended_offset().saturating_sub(a.durable_offset()));
+        let memory = &mut self.server.memory;
+        let gauge = memory.gauge;
+        let out = crate::evict::perform(
+            &mut self.db,
+            &mut memory.pool,
+            &cfg,
+            now,
+            &mut self.server.rng,
+            |db| gauge.used(db).unwrap_or(0).saturating_sub(not_counted),
+        );
+        memory.oom = out.oom;
+        if out.evicted > 0 {
             self.server.stats.evicted_keys += out.evicted;
-            out.oom
-        };
-        self.propagate_expired();
-        if !self.server.memory.oom
-            || !crate::command::denied_when_oom(spec, argv, client, &self.server)
-        {
+            self.propagate_expired();
+        }
+        if !out.oom || !crate::command::denied_when_oom(spec, argv, client, &self.server) {
             return Ok(());
         }
         self.server.stats.rejected_calls += 1;

@@ -384,6 +384,7 @@ pub(crate) struct MemoryState {
 
 impl MemoryState {
     /// Used memory in bytes (`None` when unknown), recording the peak.
+    #[inline]
     pub(crate) fn used(&mut self, db: &crate::keyspace::Keyspace) -> Option<u64> {
         let used = self.gauge.used(db)?;
         self.peak = self.peak.max(used);
