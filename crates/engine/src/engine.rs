@@ -65,8 +65,8 @@ pub struct ServerInfo {
     pub resp_port: u16,
     pub start_ms: u64,
     pub auth: Option<Auth>,
-    pub maxmemory: u64,
-    pub maxmemory_policy: String,
+    /// `maxmemory`, `maxmemory-policy`, `maxmemory-samples` (changed by `CONFIG SET`).
+    pub memory: crate::memory::MemoryConfig,
     pub aof_enabled: bool,
     pub appendfsync: String,
     /// Shared connection counters, updated by the listeners.
@@ -89,18 +89,15 @@ impl ServerInfo {
         self.connections.received.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn used_memory(&self) -> u64 {
-        0
-    }
-
     /// The parameters `CONFIG GET` reports.
     pub(crate) fn config_params(&self) -> Vec<(&'static str, String)> {
         vec![
             ("appendonly", if self.aof_enabled { "yes" } else { "no" }.into()),
             ("appendfsync", self.appendfsync.clone()),
             ("databases", "1".into()),
-            ("maxmemory", self.maxmemory.to_string()),
-            ("maxmemory-policy", self.maxmemory_policy.clone()),
+            ("maxmemory", self.memory.maxmemory.to_string()),
+            ("maxmemory-policy", self.memory.policy.name().into()),
+            ("maxmemory-samples", self.memory.samples.to_string()),
             ("port", self.resp_port.to_string()),
             ("proto-max-bulk-len", crate::command::MAX_STRING.to_string()),
             ("save", String::new()),
@@ -159,11 +156,24 @@ impl Engine {
                 info,
                 aof: None,
                 rewrite_requested: false,
+                memory: Default::default(),
             },
             sink: None,
             next_client_id: AtomicU64::new(1),
             rewrite: None,
         }
+    }
+
+    /// Applies memory settings (`--maxmemory` and friends). The server calls it after loading the AOF:
+    /// like Redis, loading never evicts.
+    pub fn set_memory(&mut self, cfg: crate::memory::MemoryConfig) {
+        crate::memory::apply(cfg, &mut self.db, &mut self.server);
+    }
+
+    /// Reads used memory from a fake gauge (engine tests share their process with other tests).
+    #[cfg(test)]
+    pub(crate) fn set_gauge(&mut self, gauge: crate::memory::Gauge) {
+        self.server.memory.gauge = gauge;
     }
 
     /// Sends every future change to `sink`.
@@ -327,6 +337,11 @@ impl Engine {
     /// Forgets a client's transaction state and WATCHes (the connection closed).
     pub fn disconnect(&mut self, client: &mut ClientState) {
         client.multi = None;
+        self.disconnect_watches(client);
+    }
+
+    /// Forgets a client's WATCHes.
+    fn disconnect_watches(&mut self, client: &mut ClientState) {
         for (k, _) in std::mem::take(&mut client.watched) {
             self.server.unwatch(&k);
         }
@@ -432,6 +447,11 @@ impl Engine {
                 return Err(e);
             }
         };
+        if self.server.info.memory.maxmemory > 0 {
+            self.check_memory(client, spec, argv, now_us / 1000)?;
+        } else {
+            self.server.memory.oom = false;
+        }
         if let Some(queue) = &mut client.multi
             && !spec.flags.has(Flags::TX)
         {
@@ -473,6 +493,81 @@ impl Engine {
         result
     }
 
+    /// The memory limit before a command, like Redis's `processCommand`: evicts keys while used memory is
+    /// over `maxmemory`, and when nothing more can be evicted refuses a command that may grow memory with
+    /// `OOM` (inside MULTI it also flags the transaction; an EXEC of such commands aborts it). Under the
+    /// limit it costs a relaxed atomic load and a comparison.
+    #[inline]
+    fn check_memory(
+        &mut self,
+        client: &mut ClientState,
+        spec: &'static CommandSpec,
+        argv: &[Bytes],
+        now: u64,
+    ) -> Result<(), CommandError> {
+        let memory = &mut self.server.memory;
+        match memory.used(&self.db) {
+            Some(used) if used > self.server.info.memory.maxmemory => {
+                self.over_memory_limit(client, spec, argv, now)
+            }
+            _ => {
+                memory.oom = false;
+                Ok(())
+            }
+        }
+    }
+
+    /// [`Engine::check_memory`] over the limit: evictions, then the OOM verdict.
+    #[cold]
+    fn over_memory_limit(
+        &mut self,
+        client: &mut ClientState,
+        spec: &'static CommandSpec,
+        argv: &[Bytes],
+        now: u64,
+    ) -> Result<(), CommandError> {
+        let cfg = self.server.info.memory;
+        // Like Redis, the AOF's bytes still in memory (buffered, or written and kept until fsynced) do
+        // not count: evicting keys cannot free them, the flusher does. Their buffers grow by doubling, so
+        // they may hold up to twice the pending bytes.
+        let aof = self.server.aof.as_ref();
+        let not_counted =
+            aof.map_or(0, |a| 2 * a.appended_offset().saturating_sub(a.durable_offset()));
+        let memory = &mut self.server.memory;
+        let gauge = memory.gauge;
+        let out = crate::evict::perform(
+            &mut self.db,
+            &mut memory.pool,
+            &cfg,
+            now,
+            &mut self.server.rng,
+            |db| gauge.used(db).unwrap_or(0).saturating_sub(not_counted),
+        );
+        memory.oom = out.oom;
+        if out.evicted > 0 {
+            self.server.stats.evicted_keys += out.evicted;
+            self.propagate_expired();
+        }
+        if !out.oom || !crate::command::denied_when_oom(spec, argv, client, &self.server) {
+            return Ok(());
+        }
+        self.server.stats.rejected_calls += 1;
+        if client.multi.is_some() {
+            if spec.flags.has(Flags::RUNS_QUEUED) {
+                // Redis's `execCommandAbort`: the transaction is discarded.
+                client.multi = None;
+                client.multi_error = false;
+                self.disconnect_watches(client);
+                return Err(CommandError::custom(format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    crate::memory::OOM_ERROR
+                )));
+            }
+            client.multi_error = true;
+        }
+        Err(crate::memory::oom_error())
+    }
+
     /// Propagates the `HDEL`s of hash fields and the `DEL`s of keys that expiry removed.
     fn propagate_expired(&mut self) {
         if !self.db.has_expired() {
@@ -502,6 +597,7 @@ impl Engine {
     /// while more than a quarter of a sample was expired, up to `max_rounds`. Returns the keys deleted.
     pub fn active_expire(&mut self, max_rounds: usize) -> usize {
         let now = self.clock.now_ms();
+        self.server.memory.used(&self.db); // keeps used_memory_peak current
         self.db.rehash_step();
         let mut total = 0;
         for _ in 0..max_rounds {

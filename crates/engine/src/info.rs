@@ -38,13 +38,7 @@ pub(crate) fn render(ctx: &Ctx<'_>, sections: &[String]) -> String {
         );
     }
     if want("memory") {
-        let _ = write!(
-            out,
-            "# Memory\r\nused_memory:{}\r\nmaxmemory:{}\r\nmaxmemory_policy:{}\r\n\r\n",
-            info.used_memory(),
-            info.maxmemory,
-            info.maxmemory_policy
-        );
+        memory_section(ctx, &mut out);
     }
     if want("persistence") {
         let aof = ctx.server.aof.as_ref().map(|a| a.info());
@@ -79,10 +73,11 @@ pub(crate) fn render(ctx: &Ctx<'_>, sections: &[String]) -> String {
     if want("stats") {
         let _ = write!(
             out,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nrejected_calls:{}\r\ntotal_error_replies:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nrejected_calls:{}\r\ntotal_error_replies:{}\r\n\r\n",
             info.connections_received(),
             stats.commands_processed,
             ctx.db.expired_total,
+            stats.evicted_keys,
             stats.keyspace_hits,
             stats.keyspace_misses,
             stats.rejected_calls,
@@ -108,4 +103,30 @@ pub(crate) fn render(ctx: &Ctx<'_>, sections: &[String]) -> String {
         out.truncate(out.len() - 2);
     }
     out
+}
+
+/// `# Memory`: the heap in use (counted by the allocator wrapper, see `memory`), the resident set, the
+/// peak, the limit and the policy. Without a counting allocator the heap is unknown and reported as 0.
+fn memory_section(ctx: &Ctx<'_>, out: &mut String) {
+    use crate::memory::{allocator_name, human, rss};
+    let cfg = &ctx.server.info.memory;
+    let used = ctx.server.memory.gauge.used(ctx.db);
+    let counted = used.is_some();
+    let used = used.unwrap_or(0);
+    let peak = ctx.server.memory.peak.max(used);
+    let rss = rss();
+    let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
+    let _ = write!(
+        out,
+        "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmaxmemory_samples:{}\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_allocator:{}{}\r\n\r\n",
+        human(used),
+        human(rss),
+        human(peak),
+        cfg.maxmemory,
+        human(cfg.maxmemory),
+        cfg.policy.name(),
+        cfg.samples,
+        allocator_name(),
+        if counted { "" } else { " (not counted: memory limits disabled)" },
+    );
 }

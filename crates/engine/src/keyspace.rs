@@ -12,6 +12,7 @@ use rand::Rng;
 use crate::aof::rewrite::Snapshot;
 use crate::dict::Dict;
 use crate::error::CommandError;
+use crate::evict::AccessClock;
 use crate::value::{Kind, Value};
 
 /// One key's value and its absolute expiry time in Unix milliseconds (`None` = persistent).
@@ -19,12 +20,15 @@ use crate::value::{Kind, Value};
 pub struct Entry {
     pub value: Value,
     pub expire_at: Option<u64>,
+    /// When the key was last accessed, for eviction (`evict`): a 24-bit LRU clock in seconds, or under
+    /// an LFU policy the minute of the last access and an 8-bit frequency counter. Set by the keyspace.
+    pub access: u32,
 }
 
 impl Entry {
     /// A persistent entry.
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: None }
+        Entry { value, expire_at: None, access: 0 }
     }
 
     /// Whether the key is gone at `now`: its expiry time passed, or it is a hash whose fields all expired.
@@ -51,7 +55,7 @@ pub struct Keyspace {
     map: Dict<Bytes, Entry>,
     /// Keys that have an expiry time, for sampling by active expiry (the key bytes are shared with `map`).
     volatile: Dict<Bytes, ()>,
-    /// Keys deleted by expiry since the last drain, to be propagated as `DEL` (AOF, replicas).
+    /// Keys deleted by expiry or eviction since the last drain, to be propagated as `DEL` (AOF, replicas).
     expired: Vec<Bytes>,
     /// Hashes that may have fields with an expiry time, for sampling by active expiry (entries may be
     /// stale; sampling drops them).
@@ -63,6 +67,8 @@ pub struct Keyspace {
     /// The copy-on-write snapshot of an AOF rewrite in progress (see `aof::rewrite`). Every `&mut` path
     /// that can change, create or delete a key calls [`cow`] first; `None` (the usual case) costs one test.
     snapshot: Option<Box<Snapshot>>,
+    /// Stamps entries' `access` on every lookup (LRU clock or LFU counter).
+    clock: AccessClock,
 }
 
 /// The rewrite hook: before `key` changes, a snapshot in progress serializes its old value (once).
@@ -125,14 +131,18 @@ impl Keyspace {
     /// The live entry at `key`.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
         self.expire_if_needed(key, now);
-        self.map.get(key)
+        let e = self.map.get_mut(key)?;
+        self.clock.touch(&mut e.access, now);
+        Some(e)
     }
 
     /// The live entry at `key`, mutably. Changing `expire_at` through it must go through [`Keyspace::set_expire`].
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         cow(&mut self.snapshot, &self.map, key, false);
         self.expire_if_needed(key, now);
-        self.map.get_mut(key)
+        let e = self.map.get_mut(key)?;
+        self.clock.touch(&mut e.access, now);
+        Some(e)
     }
 
     /// The live entry at `key` without reclaiming it if expired: for reading several keys at once after
@@ -170,7 +180,15 @@ impl Keyspace {
     ) -> Result<&mut T, CommandError> {
         cow(&mut self.snapshot, &self.map, key, true);
         self.expire_if_needed(key, now);
-        let entry = self.map.get_or_insert_with(key.clone(), || Entry::new(T::default().wrap()));
+        let clock = &mut self.clock;
+        let mut created = false;
+        let entry = self.map.get_or_insert_with(key.clone(), || {
+            created = true;
+            Entry { access: clock.fresh(now), ..Entry::new(T::default().wrap()) }
+        });
+        if !created {
+            clock.touch(&mut entry.access, now);
+        }
         T::of_mut(&mut entry.value).ok_or(CommandError::WrongType)
     }
 
@@ -207,12 +225,20 @@ impl Keyspace {
     }
 
     /// Stores `entry` at `key`, replacing any value and expiry. Returns the previous live entry.
-    pub fn insert(&mut self, key: Bytes, entry: Entry, now: u64) -> Option<Entry> {
+    pub fn insert(&mut self, key: Bytes, mut entry: Entry, now: u64) -> Option<Entry> {
         cow(&mut self.snapshot, &self.map, &key, true);
         self.expire_if_needed(&key, now);
         let volatile = entry.expire_at.is_some();
+        entry.access = self.clock.fresh(now);
         let old = match self.map.get_mut(&key[..]) {
-            Some(slot) => Some(std::mem::replace(slot, entry)),
+            Some(slot) => {
+                // Like Redis's `dbSetValue`, an overwritten key keeps its LFU counter (and counts this access).
+                if self.clock.is_lfu() {
+                    entry.access = slot.access;
+                    self.clock.touch(&mut entry.access, now);
+                }
+                Some(std::mem::replace(slot, entry))
+            }
             None => {
                 self.map.insert(own(&key), entry);
                 None
@@ -281,7 +307,7 @@ impl Keyspace {
         self.field_volatile = Dict::default();
     }
 
-    /// Keys deleted by expiry since the last call, for propagation as `DEL`.
+    /// Keys deleted by expiry or eviction since the last call, for propagation as `DEL`.
     pub fn drain_expired(&mut self) -> Vec<Bytes> {
         std::mem::take(&mut self.expired)
     }
@@ -412,6 +438,59 @@ impl Keyspace {
     /// Whether a rewrite snapshot is in progress.
     pub(crate) fn snapshot_active(&self) -> bool {
         self.snapshot.is_some()
+    }
+
+    /// Switches the access stamps between LRU clocks and LFU counters (the eviction policy changed).
+    pub(crate) fn set_lfu(&mut self, lfu: bool) {
+        self.clock.set_lfu(lfu);
+    }
+
+    /// Eviction sampling: calls `f` on up to `n` distinct keys taken from the whole keyspace, or from the
+    /// keys with an expiry time when `volatile`.
+    pub(crate) fn sample_candidates(
+        &self,
+        volatile: bool,
+        n: usize,
+        rng: &mut impl Rng,
+        mut f: impl FnMut(&Bytes, &Entry),
+    ) {
+        if volatile {
+            self.volatile.sample(n, rng, |k, _| {
+                if let Some(e) = self.map.get(&k[..]) {
+                    f(k, e);
+                }
+            });
+        } else {
+            self.map.sample(n, rng, f);
+        }
+    }
+
+    /// A random eviction candidate (from the keys with an expiry time when `volatile`).
+    pub(crate) fn random_candidate(&self, volatile: bool, rng: &mut impl Rng) -> Option<Bytes> {
+        if volatile {
+            self.volatile.random(rng).map(|(k, _)| k.clone())
+        } else {
+            self.map.random(rng).map(|(k, _)| k.clone())
+        }
+    }
+
+    /// Whether `key` is still an eviction candidate: it exists (with an expiry time when `volatile`).
+    pub(crate) fn is_candidate(&self, key: &[u8], volatile: bool) -> bool {
+        if volatile { self.volatile.contains_key(key) } else { self.map.contains_key(key) }
+    }
+
+    /// Evicts `key`: deletes it and collects it for propagation as `DEL`, like an expired key. Returns
+    /// whether it existed (and, when `volatile`, had an expiry time).
+    pub(crate) fn evict(&mut self, key: &[u8], volatile: bool) -> bool {
+        if !self.is_candidate(key, volatile) {
+            return false;
+        }
+        cow(&mut self.snapshot, &self.map, key, false);
+        let Some((k, _)) = self.map.remove_entry(key) else { return false };
+        self.volatile.remove(key);
+        self.field_volatile.remove(key);
+        self.expired.push(k);
+        true
     }
 
     /// A step of incremental rehashing for the keyspace's tables (the server's background tick).

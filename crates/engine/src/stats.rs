@@ -9,6 +9,8 @@ pub struct Stats {
     pub keyspace_misses: u64,
     pub rejected_calls: u64,
     pub error_replies: u64,
+    /// Keys deleted by eviction (INFO `evicted_keys`).
+    pub evicted_keys: u64,
     /// Changes since start (Redis's `dirty`); also the basis of REST sync tokens.
     pub dirty: u64,
 }

@@ -73,6 +73,27 @@ pub struct Args {
     #[arg(long, env = "LARDER_AUTO_AOF_REWRITE_MIN_SIZE", value_name = "BYTES")]
     pub auto_aof_rewrite_min_size: Option<u64>,
 
+    /// Memory limit: when the heap larder has allocated (INFO's `used_memory`, what the allocator counts:
+    /// keys, values, indexes, scripts, buffers) exceeds it, keys are evicted by `--maxmemory-policy`, or
+    /// with `noeviction` commands that may grow memory get Redis's OOM error (reads, DEL, EXPIRE keep
+    /// working). Bytes or Redis's units: `100mb`, `2gb`, `512kb` (`k`/`m`/`g` are powers of 1000,
+    /// `kb`/`mb`/`gb` of 1024, case-insensitive). 0 = no limit. [default: 0]
+    #[arg(long, env = "LARDER_MAXMEMORY", value_name = "BYTES")]
+    pub maxmemory: Option<String>,
+
+    /// What happens over `--maxmemory`: `noeviction` (refuse writes that may grow memory with OOM),
+    /// `allkeys-lru` / `allkeys-lfu` / `allkeys-random` (evict the least recently used, the least
+    /// frequently used, or random keys), `volatile-lru` / `volatile-lfu` / `volatile-random` /
+    /// `volatile-ttl` (the same among keys with an expiry time; `volatile-ttl` evicts the soonest to
+    /// expire). [default: noeviction]
+    #[arg(long, env = "LARDER_MAXMEMORY_POLICY", value_name = "POLICY")]
+    pub maxmemory_policy: Option<String>,
+
+    /// Keys sampled per eviction round (Redis's maxmemory-samples): more is closer to true LRU/LFU and
+    /// costs more CPU per eviction. [default: 5]
+    #[arg(long, env = "LARDER_MAXMEMORY_SAMPLES", value_name = "N")]
+    pub maxmemory_samples: Option<usize>,
+
     /// The QStash token: `Authorization: Bearer <token>` (or `?qstash_token=`) for the queue API under
     /// `/v2/`. Generated and kept in the data directory when not given.
     #[arg(long, env = "LARDER_QSTASH_TOKEN", value_name = "TOKEN", hide_env_values = true)]
@@ -109,7 +130,8 @@ pub struct Args {
 
     /// A TOML file with any of the keys above (`http`, `resp`, `token`, `read_only_token`, `data_dir`,
     /// `max_request_size`, `busy_reply_threshold`, `appendonly`, `appendfsync`,
-    /// `auto_aof_rewrite_percentage`, `auto_aof_rewrite_min_size`, `log`, `qstash_token`,
+    /// `auto_aof_rewrite_percentage`, `auto_aof_rewrite_min_size`, `maxmemory`, `maxmemory_policy`,
+    /// `maxmemory_samples`, `log`, `qstash_token`,
     /// `qstash_current_signing_key`, `qstash_next_signing_key`, `qstash_dev`, `qstash_dedup_window`).
     #[arg(long, env = "LARDER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -157,12 +179,30 @@ struct FileConfig {
     appendfsync: Option<String>,
     auto_aof_rewrite_percentage: Option<u64>,
     auto_aof_rewrite_min_size: Option<u64>,
+    maxmemory: Option<ByteSize>,
+    maxmemory_policy: Option<String>,
+    maxmemory_samples: Option<usize>,
     log: Option<String>,
     qstash_token: Option<String>,
     qstash_current_signing_key: Option<String>,
     qstash_next_signing_key: Option<String>,
     qstash_dev: Option<bool>,
     qstash_dedup_window: Option<u64>,
+}
+
+/// `maxmemory = 104857600` or `maxmemory = "100mb"` in the TOML file.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ByteSize {
+    Number(u64),
+    Text(String),
+}
+
+/// Parses `--maxmemory` like Redis's config (bytes, `k`/`kb`/`m`/`mb`/`g`/`gb`).
+fn parse_maxmemory(v: &str) -> anyhow::Result<u64> {
+    larder_engine::memory::parse_bytes(v.trim()).with_context(|| {
+        format!("invalid --maxmemory {v:?}: expected bytes or a size like 100mb, 2gb, 512kb")
+    })
 }
 
 /// `appendonly = true` or `appendonly = "yes"` in the TOML file.
@@ -221,6 +261,8 @@ pub struct Config {
     pub generated_tokens: bool,
     /// The queue API's token and signing keys.
     pub qstash: QstashConfig,
+    /// `--maxmemory`, `--maxmemory-policy`, `--maxmemory-samples`.
+    pub memory: larder_engine::memory::MemoryConfig,
 }
 
 /// The QStash-compatible queue's secrets.
@@ -419,6 +461,24 @@ impl Config {
                 .or(file.auto_aof_rewrite_min_size)
                 .unwrap_or(d.auto_rewrite_min_size),
         };
+        let mut memory = larder_engine::memory::MemoryConfig::default();
+        match (args.maxmemory, file.maxmemory) {
+            (Some(v), _) | (None, Some(ByteSize::Text(v))) => {
+                memory.maxmemory = parse_maxmemory(&v)?
+            }
+            (None, Some(ByteSize::Number(n))) => memory.maxmemory = n,
+            (None, None) => {}
+        }
+        if let Some(p) = args.maxmemory_policy.or(file.maxmemory_policy) {
+            memory.policy =
+                p.parse().map_err(|e: String| anyhow::anyhow!("--maxmemory-policy: {e}"))?;
+        }
+        if let Some(n) = args.maxmemory_samples.or(file.maxmemory_samples) {
+            if n == 0 || n > i32::MAX as usize {
+                bail!("--maxmemory-samples must be between 1 and 2147483647");
+            }
+            memory.samples = n;
+        }
         let dedup_window = args.qstash_dedup_window.or(file.qstash_dedup_window).unwrap_or(600);
         if dedup_window == 0 {
             bail!("--qstash-dedup-window must be at least 1 second");
@@ -442,6 +502,7 @@ impl Config {
         Ok(Config {
             aof,
             qstash,
+            memory,
             http,
             resp,
             token,

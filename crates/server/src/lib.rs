@@ -145,6 +145,22 @@ async fn open_aof(config: &Config, engine: Engine) -> anyhow::Result<(Engine, Du
     .context("load the append-only file")?
 }
 
+/// The memory settings, with warnings for a limit that cannot work or looks like a mistake.
+fn app_memory(config: &Config) -> larder_engine::memory::MemoryConfig {
+    let memory = config.memory;
+    if memory.maxmemory > 0 && larder_engine::memory::allocated().is_none() {
+        tracing::warn!(
+            "--maxmemory is set but this build does not count its memory (no counting allocator): the limit is disabled"
+        );
+    } else if memory.maxmemory > 0 && memory.maxmemory < 1 << 20 {
+        tracing::warn!(
+            "--maxmemory is {} bytes, less than 1MB: are you sure this is what you want?",
+            memory.maxmemory
+        );
+    }
+    memory
+}
+
 /// Binds the listeners and starts serving. Returns once both ports accept connections.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     // Before anything in the data directory is read or written: one larder per directory.
@@ -169,7 +185,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         larder_version: env!("CARGO_PKG_VERSION").into(),
         resp_port: resp_addr.map_or(0, |a| a.port()),
         auth: Some(auth.clone()),
-        maxmemory_policy: "noeviction".into(),
         aof_enabled: config.aof.enabled,
         appendfsync: config.aof.fsync.as_str().into(),
         connections: connections.clone(),
@@ -182,6 +197,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         true => open_aof(&config, engine).await.map(|(e, d)| (e, Some(d)))?,
         false => (engine, None),
     };
+    let (mut engine, memory) = (engine, app_memory(&config));
+    // Applied after the AOF loaded: like Redis, loading never evicts.
+    engine.set_memory(memory);
     let shutdown = CancellationToken::new();
     let app = Arc::new(App {
         backend: Backend::embedded_with_aof(engine, shutdown.clone(), aof.clone()),

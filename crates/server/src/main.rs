@@ -5,7 +5,14 @@ use clap::Parser;
 use larder_server::{Args, Command, Config, env_block, start};
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc (less fragmentation than glibc's malloc under a churning keyspace, like Redis), wrapped to
+/// count the heap in use: INFO's `used_memory` and the `--maxmemory` limit read that count.
+#[global_allocator]
+static ALLOC: larder_engine::memory::Counting<tikv_jemallocator::Jemalloc> =
+    larder_engine::memory::Counting::with_size_classes(tikv_jemallocator::Jemalloc);
+
 fn main() -> std::process::ExitCode {
+    larder_engine::memory::set_allocator_name("jemalloc-5.3.0");
     let mut args = Args::parse();
     if let Some(Command::CheckAof { fix, path }) = args.command.take() {
         return check_aof(&path, fix);

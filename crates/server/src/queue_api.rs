@@ -93,7 +93,22 @@ async fn handle(
             *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             r
         }
-        Err(e) => json_response(e.status, json!({"error": e.message}).to_string().into_bytes()),
+        Err(e) => {
+            let e = out_of_memory(e);
+            json_response(e.status, json!({"error": e.message}).to_string().into_bytes())
+        }
+    }
+}
+
+/// A queue operation refused by the memory limit (`--maxmemory` with `noeviction`, or nothing left to
+/// evict): 507 Insufficient Storage with Redis's OOM text, so clients see why and may retry later.
+/// Nothing was written: the queue's scripts are refused before their first write.
+fn out_of_memory(e: QueueError) -> QueueError {
+    use larder_engine::memory::OOM_ERROR;
+    if e.status >= 500 && e.message.contains(OOM_ERROR) {
+        QueueError::new(507, OOM_ERROR)
+    } else {
+        e
     }
 }
 

@@ -34,6 +34,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         max_request_size: 10 * 1024 * 1024,
         busy_reply_threshold_ms: 5000,
         aof: Default::default(),
+        memory: Default::default(),
         log: "warn".into(),
         quiet: true,
         generated_tokens: false,

@@ -6,6 +6,7 @@ pub mod args;
 mod hashes;
 mod keys;
 mod lists;
+mod memory;
 mod scripting;
 mod server;
 mod sets;
@@ -21,6 +22,7 @@ use bytes::Bytes;
 use larder_resp::Reply;
 
 pub use args::Args;
+pub(crate) use memory::denied_when_oom;
 pub use strings::MAX_STRING;
 pub use table::COMMANDS;
 
@@ -63,6 +65,8 @@ impl Flags {
     pub const CONNECTION: Flags = Flags(1 << 8);
     /// Output depends on randomness or order that is not deterministic.
     pub const NONDETERMINISTIC: Flags = Flags(1 << 9);
+    /// Runs the commands queued by MULTI (EXEC): the memory limit judges it by theirs.
+    pub const RUNS_QUEUED: Flags = Flags(1 << 14);
     /// No flags.
     pub const NONE: Flags = Flags(0);
 
@@ -328,6 +332,17 @@ pub(crate) fn call_from_script(
     if ctx.client.readonly && !allowed_read_only(spec.flags) {
         return Err(CommandError::NoPerm(spec.lower.to_string()));
     }
+    // Redis's `scriptVerifyOOM`: over the limit at the script's start, a command that may grow memory is
+    // refused, unless the script may (`allow-oom`) or already wrote (it cannot be stopped half-way).
+    let memory = &mut ctx.server.memory;
+    if memory.oom
+        && spec.flags.has(Flags::DENYOOM)
+        && !memory.script_allow_oom
+        && !memory.script_wrote
+    {
+        return Err(crate::memory::oom_error());
+    }
+    memory.script_wrote |= spec.is_write();
     let result = run_nested(ctx, spec, argv);
     if result.is_ok() && ctx.dirty > 0 {
         control.mark_wrote();
@@ -392,4 +407,6 @@ pub struct ServerState {
     pub(crate) aof: Option<crate::aof::AofHandle>,
     /// Set by BGREWRITEAOF: the engine starts the rewrite after the current command.
     pub(crate) rewrite_requested: bool,
+    /// Used memory, the eviction pool, the OOM state of the current command.
+    pub(crate) memory: crate::memory::MemoryState,
 }

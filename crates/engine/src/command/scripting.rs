@@ -5,7 +5,7 @@ use larder_resp::Reply;
 
 use super::{Args, Ctx};
 use crate::error::CommandError;
-use crate::scripting::Source;
+use crate::scripting::{ScriptFlags, Source};
 
 /// `EVAL script numkeys [key ...] [arg ...]`
 pub(super) fn eval(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
@@ -119,6 +119,7 @@ fn run(
         return Err(CommandError::custom("ERR Number of keys can't be negative"));
     }
     let (keys, argv) = rest.split_at(numkeys as usize);
+    check_memory_at_start(ctx, script)?;
     let mut scripting = ctx
         .server
         .scripting
@@ -158,6 +159,10 @@ pub(super) fn function(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, C
         .as_mut()
         .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
     if is("LOAD") {
+        // FUNCTION LOAD may grow memory (Redis flags the subcommand DENYOOM).
+        if ctx.server.memory.oom {
+            return Err(crate::memory::oom_error());
+        }
         let replace = args.remaining() == 2 && args.keyword(&["REPLACE"]).is_some();
         if args.remaining() != 1 {
             return Err(wrong());
@@ -256,6 +261,7 @@ fn call_function(
         return Err(CommandError::custom("ERR Number of keys can't be negative"));
     }
     let (keys, argv) = rest.split_at(numkeys as usize);
+    check_memory_at_start(ctx, name)?;
     let mut scripting = ctx
         .server
         .scripting
@@ -264,4 +270,34 @@ fn call_function(
     let result = scripting.call_function(ctx, name, keys, argv, read_only);
     ctx.server.scripting = Some(scripting);
     result
+}
+
+/// The flags of the script a script command runs: `target` is EVAL's body, EVALSHA's SHA1 or FCALL's
+/// function name (a function name or a SHA1 is never a valid script body, so the three cannot be
+/// confused). `None` when nothing is known (an unknown SHA1 or function, which then fails on its own).
+pub(super) fn script_flags(server: &super::ServerState, target: &[u8]) -> Option<ScriptFlags> {
+    if let Some(f) = server.scripting.as_ref().and_then(|s| s.flags_of(target)) {
+        return Some(f);
+    }
+    crate::scripting::parse_shebang(target).ok().map(|(f, _)| f)
+}
+
+/// Redis's OOM check in `scriptPrepareForRun`: over the limit, a script with flags (a shebang, a function)
+/// that neither declares `no-writes` nor `allow-oom` does not start. The dispatcher already refused such a
+/// script at the top level; this catches it inside a transaction. Also resets the per-script OOM state
+/// `call_from_script` reads.
+fn check_memory_at_start(ctx: &mut Ctx<'_>, target: &[u8]) -> Result<(), CommandError> {
+    ctx.server.memory.script_wrote = false;
+    ctx.server.memory.script_allow_oom = false;
+    if !ctx.server.memory.oom {
+        return Ok(());
+    }
+    let flags = script_flags(ctx.server, target).unwrap_or_default();
+    if flags.shebang && !flags.no_writes && !flags.allow_oom {
+        return Err(CommandError::custom(
+            "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+        ));
+    }
+    ctx.server.memory.script_allow_oom = flags.shebang && flags.allow_oom;
+    Ok(())
 }

@@ -175,11 +175,7 @@ pub(super) fn config(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
             .collect();
         Ok(Reply::Map(out))
     } else if sub.eq_ignore_ascii_case(b"SET") {
-        let name = args.next_bytes()?;
-        Err(CommandError::custom(format!(
-            "ERR CONFIG SET failed (possibly related to argument '{}') - larder is configured by flags, not CONFIG SET",
-            String::from_utf8_lossy(name)
-        )))
+        config_set(ctx, args.rest())
     } else if sub.eq_ignore_ascii_case(b"RESETSTAT") {
         args.finish()?;
         ctx.server.stats = Default::default();
@@ -187,6 +183,66 @@ pub(super) fn config(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     } else {
         Err(unknown_subcommand("CONFIG", sub))
     }
+}
+
+/// `CONFIG SET parameter value [parameter value ...]`: the memory settings can change at run time; every
+/// pair is checked before any is applied, like Redis. Other known parameters are set by flags.
+fn config_set(ctx: &mut Ctx<'_>, pairs: &[Bytes]) -> Result<Reply, CommandError> {
+    use crate::memory::{Policy, parse_bytes};
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
+        return Err(CommandError::WrongArity("config|set".into()));
+    }
+    let failed = |name: &str, why: &str| {
+        CommandError::custom(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+        ))
+    };
+    let known = ctx.server.info.config_params();
+    let mut cfg = ctx.server.info.memory;
+    let mut seen: Vec<String> = Vec::new();
+    for pair in pairs.chunks(2) {
+        let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(&pair[1]);
+        if !known.iter().any(|(k, _)| *k == name) {
+            return Err(CommandError::custom(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                String::from_utf8_lossy(&pair[0])
+            )));
+        }
+        if seen.contains(&name) {
+            return Err(failed(&name, "duplicate parameter"));
+        }
+        match name.as_str() {
+            "maxmemory" => {
+                cfg.maxmemory = parse_bytes(&value)
+                    .ok_or_else(|| failed(&name, "argument must be a memory value"))?;
+            }
+            "maxmemory-policy" => {
+                cfg.policy = value.parse::<Policy>().map_err(|_| {
+                    failed(
+                        &name,
+                        "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction",
+                    )
+                })?;
+            }
+            "maxmemory-samples" => {
+                let n: i64 = value
+                    .parse()
+                    .map_err(|_| failed(&name, "argument couldn't be parsed into an integer"))?;
+                if !(1..=i32::MAX as i64).contains(&n) {
+                    return Err(failed(
+                        &name,
+                        "argument must be between 1 and 2147483647 inclusive",
+                    ));
+                }
+                cfg.samples = n as usize;
+            }
+            _ => return Err(failed(&name, "larder is configured by flags, not CONFIG SET")),
+        }
+        seen.push(name);
+    }
+    crate::memory::apply(cfg, ctx.db, ctx.server);
+    Ok(Reply::OK)
 }
 
 pub(super) fn dbsize(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {

@@ -480,7 +480,11 @@ impl SetOptions {
             Some(Expiry::At(at)) => Some(at.max(0) as u64),
         };
         let value = copy(value);
-        ctx.db.insert(key.clone(), Entry { value: Value::Str(value.clone()), expire_at }, now);
+        ctx.db.insert(
+            key.clone(),
+            Entry { value: Value::Str(value.clone()), expire_at, access: 0 },
+            now,
+        );
         ctx.mark_dirty(1);
         let mut argv = vec![Bytes::from_static(b"SET"), key.clone(), value];
         match self.expire {

@@ -1,8 +1,8 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
 use super::{
-    CommandSpec, Flags, Handler, KeySpec, hashes, keys, lists, scripting, server, sets, strings,
-    transactions, zsets,
+    CommandSpec, Flags, Handler, KeySpec, hashes, keys, lists, memory, scripting, server, sets,
+    strings, transactions, zsets,
 };
 
 const W: Flags = Flags::WRITE;
@@ -19,6 +19,7 @@ const MR: Flags = Flags::MAY_REPLICATE;
 const AB: Flags = Flags::ALLOW_BUSY;
 const TX: Flags = Flags::TX;
 const LONG: Flags = Flags::MAY_RUN_LONG;
+const RQ: Flags = Flags::RUNS_QUEUED;
 
 const fn spec(
     name: &'static str,
@@ -207,7 +208,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("SCRIPT",      "script",      -2, NS.or(AB),                 NK,                          "scripting",  scripting::script),
     // transactions
     spec("DISCARD",     "discard",     1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::discard),
-    spec("EXEC",        "exec",        1,  NS.or(TX).or(LONG),                 NK,                          "transaction", transactions::exec),
+    spec("EXEC",        "exec",        1,  NS.or(TX).or(LONG).or(RQ),          NK,                          "transaction", transactions::exec),
     spec("MULTI",       "multi",       1,  NS.or(F).or(TX),           NK,                          "transaction", transactions::multi),
     spec("UNWATCH",     "unwatch",     1,  NS.or(F),                  NK,                          "transaction", transactions::unwatch),
     spec("WATCH",       "watch",       -2, NS.or(F).or(TX),           rest(1),                     "transaction", transactions::watch),
@@ -223,6 +224,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("FLUSHDB",     "flushdb",     -1, W.or(D),                   NK,                          "keyspace",   server::flushall),
     spec("HELLO",       "hello",       -1, NS.or(NA).or(F).or(C),     NK,                          "connection", server::hello),
     spec("INFO",        "info",        -1, D,                         NK,                          "dangerous",  server::info),
+    spec("MEMORY",      "memory",      -2, R,                         NK,                          "server",     memory::memory),
     spec("PING",        "ping",        -1, F.or(C),                   NK,                          "connection", server::ping),
     spec("QUIT",        "quit",        -1, NA.or(NS).or(F).or(C).or(TX),     NK,                          "connection", server::quit),
     spec("SELECT",      "select",      2,  F.or(C),                   NK,                          "connection", server::select),

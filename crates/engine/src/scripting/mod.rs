@@ -672,6 +672,19 @@ impl Scripting {
         ])
     }
 
+    /// The flags of a function (by name) or of a cached script (by SHA1), for the memory limit's checks
+    /// before a script runs; `None` when neither is known.
+    pub(crate) fn flags_of(&self, name: &[u8]) -> Option<ScriptFlags> {
+        let function =
+            self.libraries.iter().flat_map(|l| &l.functions).find(|f| f.name.as_bytes() == name);
+        if let Some(f) = function {
+            let allow_oom = f.flags.iter().any(|x| x == "allow-oom");
+            return Some(ScriptFlags { shebang: true, no_writes: f.no_writes(), allow_oom });
+        }
+        let sha = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
+        self.scripts.get(&sha).map(|s| s.flags)
+    }
+
     /// `FCALL` / `FCALL_RO`. Like Upstash, `FCALL_RO` runs any function and refuses only actual writes.
     pub(crate) fn call_function(
         &mut self,

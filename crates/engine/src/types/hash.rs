@@ -162,6 +162,31 @@ impl Hash {
     }
 }
 
+/// Memory accounting (`MEMORY USAGE`).
+impl Hash {
+    /// Heap bytes: the dict (buckets and one node per field), the fields' and values' bytes (`samples`
+    /// fields measured, the rest estimated from their average), and the field expiry index if any
+    /// (estimated from its length: a hash table slot and a B-tree slot per field).
+    pub(crate) fn heap_usage(&self, samples: usize) -> usize {
+        use crate::memory::{bytes_heap, dict_heap, sampled, size_class};
+        let fields = &self.fields;
+        let mut n =
+            dict_heap(fields.len(), fields.bucket_count(), Dict::<Bytes, Bytes>::node_size())
+                + sampled(
+                    fields.iter().map(|(f, v)| bytes_heap(f.len()) + bytes_heap(v.len())),
+                    fields.len(),
+                    samples,
+                );
+        if let Some(t) = &self.ttls {
+            let slot = std::mem::size_of::<(Bytes, u64)>() + 1;
+            n += size_class(std::mem::size_of::<FieldTtls>())
+                + t.by_field.capacity() * slot
+                + t.by_time.len() * std::mem::size_of::<(u64, Bytes)>() * 3 / 2;
+        }
+        n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,6 +153,18 @@ impl List {
     }
 }
 
+/// Memory accounting (`MEMORY USAGE`).
+impl List {
+    /// Heap bytes: the ring buffer of handles and the elements' bytes (`samples` elements measured,
+    /// the rest estimated from their average).
+    pub(crate) fn heap_usage(&self, samples: usize) -> usize {
+        use crate::memory::{bytes_heap, sampled, size_class};
+        let ring = self.items.capacity() * std::mem::size_of::<Bytes>();
+        (if ring == 0 { 0 } else { size_class(ring) })
+            + sampled(self.items.iter().map(|b| bytes_heap(b.len())), self.items.len(), samples)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -333,6 +333,23 @@ impl IntText {
     }
 }
 
+/// Memory accounting (`MEMORY USAGE`).
+impl Set {
+    /// Heap bytes: the sorted integer array, or the dict (buckets and one node per member) and the
+    /// members' bytes (`samples` members measured, the rest estimated from their average).
+    pub(crate) fn heap_usage(&self, samples: usize) -> usize {
+        use crate::memory::{bytes_heap, dict_heap, sampled, size_class};
+        match &self.repr {
+            Repr::Ints(v) if v.capacity() == 0 => 0,
+            Repr::Ints(v) => size_class(v.capacity() * std::mem::size_of::<i64>()),
+            Repr::Table(d) => {
+                dict_heap(d.len(), d.bucket_count(), Dict::<Bytes, ()>::node_size())
+                    + sampled(d.keys().map(|m| bytes_heap(m.len())), d.len(), samples)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -961,6 +961,29 @@ impl ZSet {
     }
 }
 
+/// Memory accounting (`MEMORY USAGE`).
+impl ZSet {
+    /// Heap bytes: the dict (buckets and one node per member), the skiplist (its header, node arena,
+    /// free list and each node's upper levels) and the members' bytes, shared by both (`samples` nodes
+    /// measured, the rest estimated from their average).
+    pub(crate) fn heap_usage(&self, samples: usize) -> usize {
+        use crate::memory::{bytes_heap, dict_heap, sampled, size_class};
+        let heap = |bytes: usize| if bytes == 0 { 0 } else { size_class(bytes) };
+        let list = &self.list;
+        dict_heap(self.dict.len(), self.dict.bucket_count(), Dict::<Bytes, f64>::node_size())
+            + size_class(std::mem::size_of::<SkipList>())
+            + heap(list.nodes.capacity() * std::mem::size_of::<Node>())
+            + heap(list.free.capacity() * std::mem::size_of::<u32>())
+            + sampled(
+                list.nodes.iter().map(|n| {
+                    bytes_heap(n.member.len()) + heap(n.upper.len() * std::mem::size_of::<Link>())
+                }),
+                list.nodes.len(),
+                samples,
+            )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
