@@ -8,6 +8,10 @@ use mlua::{Lua, Table, Value};
 
 /// C's `%.17g`, which Redis uses for Lua numbers passed as command arguments.
 pub(crate) fn format_g17(x: f64) -> String {
+    // Integers below 10^17 print as themselves (the common case: counts, timestamps, windows).
+    if x.fract() == 0.0 && x.abs() < 1e17 && !(x == 0.0 && x.is_sign_negative()) {
+        return (x as i64).to_string();
+    }
     if x.is_nan() {
         return if x.is_sign_negative() { "-nan".into() } else { "nan".into() };
     }
@@ -227,6 +231,13 @@ mod tests {
             (-2.25, "-2.25"),
             (1e16, "10000000000000000"),
             (0.0001, "0.0001"),
+            (0.0, "0"),
+            (60000.0, "60000"),
+            (-7.0, "-7"),
+            (99_999_999_999_999_984.0, "99999999999999984"),
+            (1e17, "1e+17"),
+            (-1e17, "-1e+17"),
+            (9_007_199_254_740_993.0, "9007199254740992"),
         ] {
             assert_eq!(format_g17(x), want, "{x}");
         }
