@@ -140,14 +140,14 @@ impl LibFunction {
 /// The Lua state and the script cache.
 pub(crate) struct Scripting {
     lua: Lua,
-    /// Hidden helpers of the sandbox; `hidden.redis` is the real `redis` table whose `call`/`pcall` are
-    /// installed for each run.
+    /// Hidden helpers of the sandbox (`hidden.register` and `hidden.loading` during `FUNCTION LOAD`).
     hidden: Table,
     /// The sandbox's global environment (a read-only proxy of the real globals).
     env: Table,
     /// The environment of function libraries (see the sandbox's `fenv`).
     fenv: Table,
-    /// `function(f) return xpcall(f, handler) end`, with a handler that records the error line.
+    /// `runner(f, call, pcall, script, keys, args)`: runs `f` under `xpcall` with a handler that records the
+    /// error line, with `redis.call`/`redis.pcall` and `KEYS`/`ARGV` (or `f`'s parameters) set for the run.
     runner: Function,
     scripts: HashMap<String, Script>,
     /// SHA1 → compiled script function.
@@ -196,7 +196,6 @@ local function protect(t, name)
   })
 end
 local redis = {}
-hidden.redis = redis
 -- redis.call and redis.pcall are installed for each run (they reach the command table). redis.call
 -- raises Rust-side errors; pcall and xpcall hand them to scripts as the plain message string, as in Redis.
 local rawpcall, rawxpcall, errmsg = pcall, xpcall, hidden.errmsg
@@ -285,9 +284,21 @@ local fenv = setmetatable({}, {
   __newindex = function() error("Attempt to modify a readonly table", 2) end,
   __metatable = false,
 })
-local runner = function(f, keys, args)
-  if keys == nil then return rawxpcall(f, handler) end
-  return rawxpcall(function() return f(keys, args) end, handler)
+-- Runs f under the error handler. For a run, call and pcall are this run's redis.call and redis.pcall, and
+-- keys and args become KEYS and ARGV (script) or f's parameters (function); set here rather than from
+-- Rust, where each table write is an API call.
+local runner = function(f, call, pcall, script, keys, args)
+  if call == nil then return rawxpcall(f, handler) end
+  redis.call, redis.pcall = call, pcall
+  local ok, r
+  if script then
+    real.KEYS, real.ARGV = keys, args
+    ok, r = rawxpcall(f, handler)
+  else
+    ok, r = rawxpcall(function() return f(keys, args) end, handler)
+  end
+  redis.call, redis.pcall = nil, nil
+  return ok, r
 end
 return env, runner, fenv
 "#;
@@ -757,7 +768,6 @@ impl Scripting {
         read_only: bool,
     ) -> Result<Reply, CommandError> {
         let lua = &self.lua;
-        let globals = lua.globals();
         let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
             let t = lua.create_table_with_capacity(items.len(), 0)?;
             for (i, k) in items.iter().enumerate() {
@@ -767,16 +777,11 @@ impl Scripting {
         };
         let lua_err =
             |e: mlua::Error| CommandError::custom(format!("ERR {}", one_line(&e.to_string())));
-        let call_args = match invocation {
-            Invocation::Script { keys, args } => {
-                globals.raw_set("KEYS", to_table(keys).map_err(lua_err)?).map_err(lua_err)?;
-                globals.raw_set("ARGV", to_table(args).map_err(lua_err)?).map_err(lua_err)?;
-                None
-            }
-            Invocation::Function { keys, args } => {
-                Some((to_table(keys).map_err(lua_err)?, to_table(args).map_err(lua_err)?))
-            }
+        let (script, keys, args) = match invocation {
+            Invocation::Script { keys, args } => (true, keys, args),
+            Invocation::Function { keys, args } => (false, keys, args),
         };
+        let (keys, args) = (to_table(keys).map_err(lua_err)?, to_table(args).map_err(lua_err)?);
         self.resp3.store(false, Ordering::Relaxed);
         self.control.kill.store(false, Ordering::Release);
         self.control.wrote.store(false, Ordering::Release);
@@ -789,7 +794,6 @@ impl Scripting {
         let resp3 = &self.resp3;
         let control = &self.control;
         let limit = self.memory_limit;
-        let redis: Table = self.hidden.raw_get("redis").map_err(lua_err)?;
         // One `redis.call`/`redis.pcall` (`raise`: errors are raised rather than returned as tables).
         // Rust-side work runs with the memory limit lifted (see `memory_limit`).
         let dispatch = |lua: &Lua, args: MultiValue, raise: bool| -> mlua::Result<Value> {
@@ -807,15 +811,7 @@ impl Scripting {
         let outcome = lua.scope(|scope| {
             let call = scope.create_function(|lua, args| dispatch(lua, args, true))?;
             let pcall = scope.create_function(|lua, args| dispatch(lua, args, false))?;
-            redis.raw_set("call", call)?;
-            redis.raw_set("pcall", pcall)?;
-            let r: mlua::Result<(bool, Value)> = self.limited(|| match &call_args {
-                None => self.runner.call(func),
-                Some((k, a)) => self.runner.call((func, k, a)),
-            });
-            redis.raw_set("call", Value::Nil)?;
-            redis.raw_set("pcall", Value::Nil)?;
-            r
+            self.limited(|| self.runner.call((func, call, pcall, script, keys, args)))
         });
         ctx.client.in_transaction = was_in_transaction;
         self.control.running.store(false, Ordering::Release);
@@ -872,17 +868,11 @@ fn run_command(
             "ERR Please specify at least one argument for this redis lib call".into(),
         );
     }
-    let mut argv = Vec::with_capacity(args.len());
-    for a in args.iter() {
-        match convert::lua_to_arg(a) {
-            Some(b) => argv.push(b),
-            None => {
-                return Reply::Error(
-                    "ERR Lua redis lib command arguments must be strings or integers".into(),
-                );
-            }
-        }
-    }
+    let Some(argv) = convert::lua_to_argv(args.iter()) else {
+        return Reply::Error(
+            "ERR Lua redis lib command arguments must be strings or integers".into(),
+        );
+    };
     let mut guard = ctx.borrow_mut();
     call_from_script(&mut guard, &argv, read_only, control)
         .unwrap_or_else(|e| Reply::Error(e.to_string().into()))
