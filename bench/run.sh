@@ -10,7 +10,8 @@
 # drift on a shared machine hits all targets alike) and reported as the median of REPS repetitions:
 #   RESP  redis-benchmark -c 50 -r 100000, no pipelining and -P 16: SET GET INCR LPUSH LPOP SADD HSET HGET
 #         ZADD ZRANGE and EVALSHA of @upstash/ratelimit's fixed-window script, larder vs redis-server at the
-#         same persistence setting (AOF everysec when larder has it, none on both otherwise).
+#         same persistence setting: both with an append-only file, fsynced per APPENDFSYNC (checked with
+#         CONFIG GET on both before anything is measured).
 #   REST  wrk -t2 -c64: POST / ["GET","foo"], POST / ["SET","foo","bar"] and POST /pipeline of 16 GETs with a
 #         bearer token, larder vs webdis (GET /GET/foo, GET /SET/foo/bar: webdis's own form) in front of
 #         redis-server vs bench/httpceil (axum, same token check, serde_json parse, constant reply).
@@ -25,6 +26,8 @@
 #   MEM_KEYS=1000000/100000   MEM_HASHES=100000/10000
 #   ONLY=resp,rest,mem   which phases     TESTS=INCR,EVALSHA,GET,...   which tests (RESP names, REST GET SET PIPE16)
 #   OUT=docs/benchmarks.md   where the report goes (- = stdout only)
+#   APPENDFSYNC=everysec   or always: the AOF fsync policy of both servers (issue 8 compares at everysec;
+#                    the durability comparison runs the same script at always)
 #   PIN=1            servers on cpu0, load generators on cpu1 (wrk -t1), a per-core layout
 #   SKIP_BUILD=1     use the binaries already in the target dir     KEEP=1   keep the scratch folder
 #   CARGO_TARGET_DIR as usual (default: ./target).
@@ -44,6 +47,8 @@ fi
 ONLY=${ONLY:-resp,rest,mem}
 OUT=${OUT:-$ROOT/docs/benchmarks.md}
 PIN=${PIN:-0}
+APPENDFSYNC=${APPENDFSYNC:-everysec}
+[[ $APPENDFSYNC == everysec || $APPENDFSYNC == always ]] || { echo "bench/run.sh: APPENDFSYNC must be everysec or always" >&2; exit 1; }
 CLIENTS=50
 RANDOM_KEYS=100000
 P16_N=$((N * 5))
@@ -83,7 +88,8 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
   log "building bench/httpceil (release)"
   CARGO_TARGET_DIR=$TD cargo build --release --locked -q --manifest-path bench/httpceil/Cargo.toml
 fi
-[[ -x $LARDER && -x $CEIL ]] || die "missing $LARDER or $CEIL (unset SKIP_BUILD)"
+[[ -x $LARDER ]] || die "missing $LARDER (unset SKIP_BUILD)"
+if phase rest; then [[ -x $CEIL ]] || die "missing $CEIL (unset SKIP_BUILD)"; fi
 
 # ---------------------------------------------------------------- scratch, servers, cleanup
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/larder-bench.XXXXXX")
@@ -146,9 +152,12 @@ rcli() { # port [redis-cli args]: a RESP call, authenticated with the token (har
 # The redis-server we run does not require a password: `-a` would be an error there.
 rcli_redis() { local port=$1; shift; timeout 30 redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
+# Both servers keep an append-only file with the same fsync policy (issue 8: "the same persistence setting").
 LARDER_HELP=$("$LARDER" --help)
-LARDER_PERSIST=()
-grep -q -- '--appendfsync' <<<"$LARDER_HELP" && LARDER_PERSIST=(--appendfsync everysec)
+for flag in --appendonly --appendfsync; do
+  [[ $LARDER_HELP == *"$flag "* ]] || die "this larder has no $flag flag: the comparison needs the same persistence on both sides"
+done
+LARDER_PERSIST=(--appendonly yes --appendfsync "$APPENDFSYNC")
 
 start_larder() { # http-port resp-port dir
   mkdir -p "$3"
@@ -162,8 +171,7 @@ start_larder() { # http-port resp-port dir
 }
 start_redis() { # port dir
   mkdir -p "$2"
-  local aof=(--appendonly no)
-  [[ $PERSIST == aof ]] && aof=(--appendonly yes --appendfsync everysec)
+  local aof=(--appendonly yes --appendfsync "$APPENDFSYNC")
   "${SRV_PIN[@]}" redis-server --port "$1" --bind 127.0.0.1 --save '' --dir "$2" --logfile "$2/redis.log" \
     --daemonize no "${aof[@]}" &
   RPID=$!
@@ -212,24 +220,21 @@ meta wrk "$(wrk -v 2>&1 | head -1 | sed 's/ *Copyright.*//')"
 meta webdis "webdis $(dpkg-query -W -f='${Version}' webdis 2>/dev/null || echo '?')"
 meta httpceil "axum $(awk '/^name = "axum"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' bench/httpceil/Cargo.lock), tokio $(awk '/^name = "tokio"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' bench/httpceil/Cargo.lock), serde_json $(awk '/^name = "serde_json"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' bench/httpceil/Cargo.lock)"
 
-# Which persistence larder runs with decides redis-server's: the same on both sides.
+# Each server must report the persistence it was asked for, or nothing is measured.
+config_of() { # rcli-function port: "appendonly appendfsync" as the server reports them
+  printf '%s %s' "$("$1" "$2" CONFIG GET appendonly | sed -n 2p)" "$("$1" "$2" CONFIG GET appendfsync | sed -n 2p)"
+}
+check_persistence() { # name rcli-function port
+  local got
+  got=$(config_of "$2" "$3")
+  [[ $got == "yes $APPENDFSYNC" ]] || die "$1 reports appendonly/appendfsync '$got', expected 'yes $APPENDFSYNC'"
+}
 start_larder "$L_HTTP" "$L_RESP" "$WORK/larder"
 LARDER_MAIN=$LPID
-larder_aof=$(rcli "$L_RESP" CONFIG GET appendonly | sed -n 2p)
-larder_fsync=$(rcli "$L_RESP" CONFIG GET appendfsync | sed -n 2p)
-if [[ $larder_aof == yes ]]; then
-  PERSIST=aof
-  meta persistence "AOF, appendfsync ${larder_fsync:-?} on both (larder started with ${LARDER_PERSIST[*]})"
-else
-  PERSIST=none
-  if ((${#LARDER_PERSIST[@]})); then
-    why="larder was started with ${LARDER_PERSIST[*]} but reports appendonly=${larder_aof:-?}"
-  else
-    why="this larder has no --appendfsync flag yet"
-  fi
-  meta persistence "none on both: $why, so redis-server runs with --appendonly no --save '' too"
-fi
-log "persistence: $PERSIST"
+check_persistence larder rcli "$L_RESP"
+meta persistence "AOF on both, appendfsync $APPENDFSYNC (larder ${LARDER_PERSIST[*]}; redis-server --appendonly yes --appendfsync $APPENDFSYNC --save ''), checked with CONFIG GET"
+meta appendfsync "$APPENDFSYNC"
+log "persistence: AOF, appendfsync $APPENDFSYNC on both"
 
 # ---------------------------------------------------------------- result rows
 # phase test mode target rep rps p50_ms p99_ms p999_ms requests cpu_us_per_req errors
@@ -302,11 +307,12 @@ if phase resp; then
   log "RESP: redis-benchmark -c $CLIENTS -r $RANDOM_KEYS, -n $N (P1) / -n $P16_N (-P 16), $REPS reps"
   start_redis "$R_PORT" "$WORK/redis"
   REDIS_MAIN=$RPID
+  check_persistence redis-server rcli_redis "$R_PORT"
   sha_l=$(rcli "$L_RESP" SCRIPT LOAD "$RATELIMIT")
   sha_r=$(rcli_redis "$R_PORT" SCRIPT LOAD "$RATELIMIT")
   [[ -n $sha_l && $sha_l == "$sha_r" ]] || die "SCRIPT LOAD: larder gave '$sha_l', redis-server '$sha_r'"
-  meta resp_larder_config "$(rcli "$L_RESP" CONFIG GET appendonly | paste -sd' ') $(rcli "$L_RESP" CONFIG GET appendfsync | paste -sd' ')"
-  meta resp_redis_config "$(rcli_redis "$R_PORT" CONFIG GET appendonly | paste -sd' ') $(rcli_redis "$R_PORT" CONFIG GET appendfsync | paste -sd' ')"
+  meta resp_larder_config "$(config_of rcli "$L_RESP")"
+  meta resp_redis_config "$(config_of rcli_redis "$R_PORT")"
   for rep in $(seq 1 "$REPS"); do
     for mode in P1 P16; do
       for t in "${RESP_TESTS[@]}"; do

@@ -1,5 +1,7 @@
 //! The engine dispatcher: `Engine::execute` of common commands on a warmed keyspace (100k string keys, a
-//! 1,000-field hash, a 1,000-member sorted set). Each benchmark cycles through 1,024 prepared argvs so
+//! 1,000-field hash, a 1,000-member sorted set), and `EVALSHA` of @upstash/ratelimit's fixed-window script
+//! (`INCRBY`, then `PEXPIRE` when the key is new) plus a script that calls `redis.pcall` on a missing command
+//! and one that returns a 10-element array. Each benchmark cycles through 1,024 prepared argvs so
 //! it touches different keys, as a real load does. Run with `cargo bench -p larder-engine`; not run in CI.
 
 use std::hint::black_box;
@@ -11,6 +13,16 @@ use larder_engine::{ClientState, Engine, ServerInfo, SystemClock};
 
 const KEYS: usize = 100_000;
 const FIELDS: usize = 1_000;
+
+/// @upstash/ratelimit's fixed-window script, as bench/run.sh runs it.
+const RATELIMIT: &str = r#"local key = KEYS[1]
+local window = ARGV[1]
+local incrementBy = ARGV[2]
+local r = redis.call("INCRBY", key, incrementBy)
+if r == tonumber(incrementBy) then
+  redis.call("PEXPIRE", key, window)
+end
+return r"#;
 
 fn argv(parts: &[&str]) -> Vec<Bytes> {
     parts.iter().map(|p| Bytes::copy_from_slice(p.as_bytes())).collect()
@@ -47,6 +59,14 @@ fn prepared(range: usize, f: impl Fn(usize) -> Vec<Bytes>) -> Vec<Vec<Bytes>> {
 
 fn dispatch(c: &mut Criterion) {
     let (mut engine, mut client) = warmed();
+    let mut load = |body: &str| match engine.execute(&mut client, &argv(&["SCRIPT", "LOAD", body]))
+    {
+        larder_resp::Reply::Bulk(sha) => String::from_utf8(sha.to_vec()).expect("hex"),
+        other => panic!("SCRIPT LOAD: {other:?}"),
+    };
+    let ratelimit = load(RATELIMIT);
+    let pcall = load("return redis.pcall('NOSUCHCOMMAND')");
+    let zrange = load("return redis.call('ZRANGE', KEYS[1], 0, 9)");
     let cases: Vec<(&str, Vec<Vec<Bytes>>)> = vec![
         ("GET", prepared(KEYS, |i| argv(&["GET", &format!("key:{i:012}")]))),
         ("SET", prepared(KEYS, |i| argv(&["SET", &format!("key:{i:012}"), "xxx"]))),
@@ -68,6 +88,14 @@ fn dispatch(c: &mut Criterion) {
             }),
         ),
         ("ZRANGE 0 9", prepared(1, |_| argv(&["ZRANGE", "myzset", "0", "9"]))),
+        (
+            "EVALSHA ratelimit",
+            prepared(KEYS, |i| {
+                argv(&["EVALSHA", &ratelimit, "1", &format!("rl:{i}"), "60000", "1"])
+            }),
+        ),
+        ("EVALSHA pcall error", prepared(1, |_| argv(&["EVALSHA", &pcall, "0"]))),
+        ("EVALSHA ZRANGE 0 9", prepared(1, |_| argv(&["EVALSHA", &zrange, "1", "myzset"]))),
     ];
     let mut g = c.benchmark_group("execute");
     g.throughput(Throughput::Elements(1));

@@ -18,6 +18,9 @@
 //! `propagate` only appends to a shared buffer and, if the flusher sleeps, wakes it. The flusher takes the
 //! whole buffer, writes it, fsyncs once (under `always`), and wakes every waiter whose offset is now
 //! durable; whatever arrived meanwhile goes in the next round. So concurrent writers share fsyncs.
+//! Under `everysec` and `no`, after a write the flusher naps for [`GATHER`] while appends do not wake it
+//! (requests, waiters and shutdown still do), so a busy server makes about one write per millisecond rather
+//! than a wake-up and a write per command (Redis writes once per event-loop turn for the same reason).
 //!
 //! # Errors
 //! A failed write or fsync (disk full) keeps the unwritten bytes in memory, and the bytes written since the
@@ -45,6 +48,9 @@ use super::manifest::{self, AofFile, Manifest, base_name, incr_name, is_data_fil
 use super::rewrite::{Chunk, Job};
 use super::{AofConfig, AofError, AofLoadError, FsyncPolicy, encode_command};
 use crate::engine::Propagate;
+
+/// How long the flusher gathers appends after a write under `everysec` and `no` before writing again.
+pub const GATHER: Duration = Duration::from_millis(1);
 
 /// State shared by the sink, the flusher, the rewrite writer and every [`Durability`] handle.
 struct Shared {
@@ -80,6 +86,8 @@ struct State {
     shutdown: bool,
     crashed: bool,
     flusher_parked: bool,
+    /// The flusher naps after a write (see [`GATHER`]): appends leave it be, requests wake it.
+    flusher_napping: bool,
     flusher_done: bool,
     rewrite: RewriteStats,
 }
@@ -230,6 +238,7 @@ impl AofLog {
             written: 0,
             durable: 0,
             last_sync: Instant::now(),
+            last_write: None,
             error: None,
             retry_at: Instant::now(),
             spare: None,
@@ -453,7 +462,7 @@ impl Durability {
         st.ops.push(Op::Switch);
         st.rewrite.in_progress = true;
         st.rewrite.started = Some(Instant::now());
-        if st.flusher_parked {
+        if st.flusher_parked || st.flusher_napping {
             st.flusher_parked = false;
             self.shared.flusher_cv.notify_one();
         }
@@ -479,7 +488,7 @@ fn poll_state(shared: &Shared, st: &mut State, offset: u64) -> Poll<Result<(), A
     }
     if st.sync_wanted < offset {
         st.sync_wanted = offset;
-        if st.flusher_parked {
+        if st.flusher_parked || st.flusher_napping {
             st.flusher_parked = false;
             shared.flusher_cv.notify_one();
         }
@@ -535,6 +544,8 @@ struct Flusher {
     written: u64,
     durable: u64,
     last_sync: Instant,
+    /// When bytes were last written (the nap after it: [`GATHER`]).
+    last_write: Option<Instant>,
     error: Option<AofError>,
     retry_at: Instant,
     spare: Option<Vec<u8>>,
@@ -555,6 +566,12 @@ impl Flusher {
                         st.flusher_done = true;
                         wake_all(&shared, &mut st);
                         return;
+                    }
+                    if let Some(until) = self.nap_until(&st) {
+                        st.flusher_napping = true;
+                        shared.flusher_cv.wait_until(&mut st, until);
+                        st.flusher_napping = false;
+                        continue;
                     }
                     self.pull(&mut st);
                     let now = Instant::now();
@@ -593,6 +610,18 @@ impl Flusher {
                 return;
             }
         }
+    }
+
+    /// Until when to nap before taking more appended bytes: shortly after a write under `everysec` and
+    /// `no`, unless something asks for more (a waiter, a request, an error to retry, shutdown).
+    fn nap_until(&self, st: &State) -> Option<Instant> {
+        let until = self.last_write? + GATHER;
+        let quiet = self.policy() != FsyncPolicy::Always
+            && self.error.is_none()
+            && !st.shutdown
+            && st.ops.is_empty()
+            && st.sync_wanted <= self.durable;
+        (quiet && Instant::now() < until).then_some(until)
     }
 
     /// Moves requests and buffered bytes into the local queue, in order.
@@ -653,6 +682,7 @@ impl Flusher {
                                     self.tail.extend_from_slice(&b[done..done + n]);
                                 }
                                 done += n;
+                                self.last_write = Some(Instant::now());
                                 self.written += n as u64;
                                 self.file_len += n as u64;
                             }

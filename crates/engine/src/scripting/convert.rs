@@ -2,12 +2,16 @@
 //! `redis.call` are formatted with `%.17g`; script results truncate numbers toward zero, map `false` to nil,
 //! stop arrays at the first nil, and read `{err=...}`/`{ok=...}` tables as error and status replies.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use larder_resp::{Reply, format_double};
 use mlua::{Lua, Table, Value};
 
 /// C's `%.17g`, which Redis uses for Lua numbers passed as command arguments.
 pub(crate) fn format_g17(x: f64) -> String {
+    // Integers below 10^17 print as themselves (the common case: counts, timestamps, windows).
+    if x.fract() == 0.0 && x.abs() < 1e17 && !(x == 0.0 && x.is_sign_negative()) {
+        return (x as i64).to_string();
+    }
     if x.is_nan() {
         return if x.is_sign_negative() { "-nan".into() } else { "nan".into() };
     }
@@ -50,14 +54,34 @@ pub(crate) fn lua_number_to_int(x: f64) -> i64 {
     if x.is_nan() || !(-LIMIT..LIMIT).contains(&x) { i64::MIN } else { x.trunc() as i64 }
 }
 
-/// A `redis.call` argument: strings as they are, numbers with `%.17g`; anything else is refused.
-pub(crate) fn lua_to_arg(v: &Value) -> Option<Bytes> {
-    match v {
-        Value::String(s) => Some(Bytes::copy_from_slice(&s.as_bytes())),
-        Value::Integer(n) => Some(Bytes::from(format_g17(*n as f64))),
-        Value::Number(n) => Some(Bytes::from(format_g17(*n))),
-        _ => None,
+/// A `redis.call` argument list: strings as they are, numbers with `%.17g`; `None` if an argument is
+/// anything else. The arguments share one buffer: one allocation for the lot, and the slices the command
+/// keeps (a key, a propagated argv) share it by reference count.
+pub(crate) fn lua_to_argv<'a>(
+    values: impl ExactSizeIterator<Item = &'a Value>,
+) -> Option<Vec<Bytes>> {
+    let mut buf = BytesMut::new();
+    let mut ends = Vec::with_capacity(values.len());
+    for v in values {
+        match v {
+            Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+            Value::Integer(n) => buf.extend_from_slice(format_g17(*n as f64).as_bytes()),
+            Value::Number(n) => buf.extend_from_slice(format_g17(*n).as_bytes()),
+            _ => return None,
+        }
+        ends.push(buf.len());
     }
+    let all = buf.freeze();
+    let mut start = 0;
+    Some(
+        ends.into_iter()
+            .map(|end| {
+                let arg = all.slice(start..end);
+                start = end;
+                arg
+            })
+            .collect(),
+    )
 }
 
 /// A command's reply as a Lua value, for `redis.call`/`redis.pcall` (RESP2 rules unless `resp3`).
@@ -227,9 +251,30 @@ mod tests {
             (-2.25, "-2.25"),
             (1e16, "10000000000000000"),
             (0.0001, "0.0001"),
+            (0.0, "0"),
+            (60000.0, "60000"),
+            (-7.0, "-7"),
+            (99_999_999_999_999_984.0, "99999999999999984"),
+            (1e17, "1e+17"),
+            (-1e17, "-1e+17"),
+            (9_007_199_254_740_993.0, "9007199254740992"),
         ] {
             assert_eq!(format_g17(x), want, "{x}");
         }
+    }
+
+    #[test]
+    fn argv_shares_one_buffer() {
+        let lua = Lua::new();
+        let values = [
+            Value::String(lua.create_string("SET").unwrap()),
+            Value::Number(1.5),
+            Value::Integer(7),
+        ];
+        let argv = lua_to_argv(values.iter()).unwrap();
+        assert_eq!(argv, [&b"SET"[..], b"1.5", b"7"]);
+        assert!(lua_to_argv([Value::Boolean(true)].iter()).is_none());
+        assert_eq!(lua_to_argv([].iter()).unwrap(), Vec::<Bytes>::new());
     }
 
     #[test]

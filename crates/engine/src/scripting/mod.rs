@@ -140,14 +140,14 @@ impl LibFunction {
 /// The Lua state and the script cache.
 pub(crate) struct Scripting {
     lua: Lua,
-    /// Hidden helpers of the sandbox; `hidden.redis` is the real `redis` table whose `call`/`pcall` are
-    /// installed for each run.
+    /// Hidden helpers of the sandbox (`hidden.register` and `hidden.loading` during `FUNCTION LOAD`).
     hidden: Table,
     /// The sandbox's global environment (a read-only proxy of the real globals).
     env: Table,
     /// The environment of function libraries (see the sandbox's `fenv`).
     fenv: Table,
-    /// `function(f) return xpcall(f, handler) end`, with a handler that records the error line.
+    /// `runner(f, call, pcall, script, keys, args)`: runs `f` under `xpcall` with a handler that records the
+    /// error line, with `redis.call`/`redis.pcall` and `KEYS`/`ARGV` (or `f`'s parameters) set for the run.
     runner: Function,
     scripts: HashMap<String, Script>,
     /// SHA1 → compiled script function.
@@ -158,6 +158,12 @@ pub(crate) struct Scripting {
     libraries: Vec<Library>,
     control: Arc<ScriptControl>,
     resp3: Arc<AtomicBool>,
+    /// The most memory Lua may allocate while Lua code runs (compiling, scripts, libraries). Rust-side work
+    /// on the state (building `KEYS`/`ARGV`, converting `redis.call` replies, reading results) runs with the
+    /// limit lifted: with a limit, mlua wraps every API call in a protected call (a new C closure each
+    /// time), which was a third of a short script's cost; what Rust adds is bounded by replies it already
+    /// holds. Redis itself sets no limit.
+    memory_limit: usize,
 }
 
 impl std::fmt::Debug for Scripting {
@@ -190,7 +196,6 @@ local function protect(t, name)
   })
 end
 local redis = {}
-hidden.redis = redis
 -- redis.call and redis.pcall are installed for each run (they reach the command table). redis.call
 -- raises Rust-side errors; pcall and xpcall hand them to scripts as the plain message string, as in Redis.
 local rawpcall, rawxpcall, errmsg = pcall, xpcall, hidden.errmsg
@@ -279,9 +284,21 @@ local fenv = setmetatable({}, {
   __newindex = function() error("Attempt to modify a readonly table", 2) end,
   __metatable = false,
 })
-local runner = function(f, keys, args)
-  if keys == nil then return rawxpcall(f, handler) end
-  return rawxpcall(function() return f(keys, args) end, handler)
+-- Runs f under the error handler. For a run, call and pcall are this run's redis.call and redis.pcall, and
+-- keys and args become KEYS and ARGV (script) or f's parameters (function); set here rather than from
+-- Rust, where each table write is an API call.
+local runner = function(f, call, pcall, script, keys, args)
+  if call == nil then return rawxpcall(f, handler) end
+  redis.call, redis.pcall = call, pcall
+  local ok, r
+  if script then
+    real.KEYS, real.ARGV = keys, args
+    ok, r = rawxpcall(f, handler)
+  else
+    ok, r = rawxpcall(function() return f(keys, args) end, handler)
+  end
+  redis.call, redis.pcall = nil, nil
+  return ok, r
 end
 return env, runner, fenv
 "#;
@@ -291,9 +308,6 @@ impl Scripting {
     pub(crate) fn new(control: Arc<ScriptControl>) -> mlua::Result<Scripting> {
         let lua =
             Lua::new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH, LuaOptions::default())?;
-        // A script that builds huge strings or tables fails with "not enough memory" instead of taking the
-        // whole machine's memory.
-        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         let globals = lua.globals();
         // The error handler records the script line the error came from, like Redis's
         // `__redis__err__handler`: the innermost frame of the user's script (errors raised by `error`, by
@@ -426,7 +440,18 @@ impl Scripting {
             libraries: Vec::new(),
             control,
             resp3,
+            // A script that builds huge strings or tables fails with "not enough memory" instead of taking the
+            // whole machine's memory.
+            memory_limit: LUA_MEMORY_LIMIT,
         })
+    }
+
+    /// Runs `f`, which runs Lua code, with the memory limit on.
+    fn limited<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _ = self.lua.set_memory_limit(self.memory_limit);
+        let r = f();
+        let _ = self.lua.set_memory_limit(0);
+        r
     }
 
     /// The control shared with the front ends.
@@ -462,11 +487,13 @@ impl Scripting {
     fn compile(&self, body: &[u8]) -> Result<(Script, Function), CommandError> {
         let (flags, code) = parse_shebang(body)?;
         let func = self
-            .lua
-            .load(&code[..])
-            .set_name("@user_script")
-            .set_environment(self.env.clone())
-            .into_function()
+            .limited(|| {
+                self.lua
+                    .load(&code[..])
+                    .set_name("@user_script")
+                    .set_environment(self.env.clone())
+                    .into_function()
+            })
             .map_err(|e| {
                 let msg = match &e {
                     mlua::Error::SyntaxError { message, .. } => message.clone(),
@@ -495,11 +522,13 @@ impl Scripting {
         body.extend_from_slice(&code[2..end]);
         body.extend_from_slice(&code[end..]);
         let chunk = self
-            .lua
-            .load(&body[..])
-            .set_name("@user_function")
-            .set_environment(self.fenv.clone())
-            .into_function()
+            .limited(|| {
+                self.lua
+                    .load(&body[..])
+                    .set_name("@user_function")
+                    .set_environment(self.fenv.clone())
+                    .into_function()
+            })
             .map_err(|e| {
                 let msg = match &e {
                     mlua::Error::SyntaxError { message, .. } => message.clone(),
@@ -523,7 +552,7 @@ impl Scripting {
             })?;
             self.hidden.raw_set("register", register)?;
             self.hidden.raw_set("loading", true)?;
-            let r: mlua::Result<(bool, Value)> = self.runner.call(chunk);
+            let r: mlua::Result<(bool, Value)> = self.limited(|| self.runner.call(chunk));
             self.hidden.raw_set("register", Value::Nil)?;
             self.hidden.raw_set("loading", false)?;
             r
@@ -752,7 +781,6 @@ impl Scripting {
         read_only: bool,
     ) -> Result<Reply, CommandError> {
         let lua = &self.lua;
-        let globals = lua.globals();
         let to_table = |items: &[Bytes]| -> mlua::Result<Table> {
             let t = lua.create_table_with_capacity(items.len(), 0)?;
             for (i, k) in items.iter().enumerate() {
@@ -762,16 +790,11 @@ impl Scripting {
         };
         let lua_err =
             |e: mlua::Error| CommandError::custom(format!("ERR {}", one_line(&e.to_string())));
-        let call_args = match invocation {
-            Invocation::Script { keys, args } => {
-                globals.raw_set("KEYS", to_table(keys).map_err(lua_err)?).map_err(lua_err)?;
-                globals.raw_set("ARGV", to_table(args).map_err(lua_err)?).map_err(lua_err)?;
-                None
-            }
-            Invocation::Function { keys, args } => {
-                Some((to_table(keys).map_err(lua_err)?, to_table(args).map_err(lua_err)?))
-            }
+        let (script, keys, args) = match invocation {
+            Invocation::Script { keys, args } => (true, keys, args),
+            Invocation::Function { keys, args } => (false, keys, args),
         };
+        let (keys, args) = (to_table(keys).map_err(lua_err)?, to_table(args).map_err(lua_err)?);
         self.resp3.store(false, Ordering::Relaxed);
         self.control.kill.store(false, Ordering::Release);
         self.control.wrote.store(false, Ordering::Release);
@@ -781,55 +804,35 @@ impl Scripting {
         ctx.client.in_transaction = true;
 
         let ctx_cell = RefCell::new(&mut *ctx);
-        let resp3 = self.resp3.clone();
-        let control = self.control.clone();
-        let redis: Table = self.hidden.raw_get("redis").map_err(lua_err)?;
-        // One command from the script, as a reply (errors included).
-        let run_command = |lua: &Lua, args: MultiValue| -> Reply {
-            if args.is_empty() {
-                return Reply::Error(
-                    "ERR Please specify at least one argument for this redis lib call".into(),
-                );
-            }
-            let mut argv = Vec::with_capacity(args.len());
-            for a in args.iter() {
-                match convert::lua_to_arg(a) {
-                    Some(b) => argv.push(b),
-                    None => {
-                        return Reply::Error(
-                            "ERR Lua redis lib command arguments must be strings or integers"
-                                .into(),
-                        );
-                    }
-                }
-            }
-            let _ = lua;
-            let mut guard = ctx_cell.borrow_mut();
-            call_from_script(&mut guard, &argv, read_only, &control)
-                .unwrap_or_else(|e| Reply::Error(e.to_string().into()))
-        };
-        let outcome = lua.scope(|scope| {
-            let call =
-                scope.create_function(|lua, args: MultiValue| match run_command(lua, args) {
-                    Reply::Error(e) => Err(mlua::Error::RuntimeError(e.into_owned())),
-                    reply => convert::reply_to_lua(lua, &reply, resp3.load(Ordering::Relaxed)),
-                })?;
-            let pcall = scope.create_function(|lua, args: MultiValue| {
-                let reply = run_command(lua, args);
-                convert::reply_to_lua(lua, &reply, resp3.load(Ordering::Relaxed))
-            })?;
-            redis.raw_set("call", call)?;
-            redis.raw_set("pcall", pcall)?;
-            let r: mlua::Result<(bool, Value)> = match &call_args {
-                None => self.runner.call(func),
-                Some((k, a)) => self.runner.call((func, k.clone(), a.clone())),
+        let resp3 = &self.resp3;
+        let control = &self.control;
+        let limit = self.memory_limit;
+        // One `redis.call`/`redis.pcall` (`raise`: errors are raised rather than returned as tables).
+        // Rust-side work runs with the memory limit lifted (see `memory_limit`).
+        let dispatch = |lua: &Lua, args: MultiValue, raise: bool| -> mlua::Result<Value> {
+            lua.set_memory_limit(0)?;
+            let value = match run_command(&ctx_cell, &args, read_only, control) {
+                Reply::Error(e) if raise => Err(mlua::Error::RuntimeError(e.into_owned())),
+                reply => convert::reply_to_lua(lua, &reply, resp3.load(Ordering::Relaxed)),
             };
-            redis.raw_set("call", Value::Nil)?;
-            redis.raw_set("pcall", Value::Nil)?;
-            r
+            lua.set_memory_limit(limit)?;
+            value
+        };
+        // They must be C functions, made for each run (they borrow this command's context): a Lua wrapper
+        // would be tail-called by `return redis.call(...)`, which drops the script's frame and with it the
+        // line number in error messages.
+        let outcome = lua.scope(|scope| {
+            let call = scope.create_function(|lua, args| dispatch(lua, args, true))?;
+            let pcall = scope.create_function(|lua, args| dispatch(lua, args, false))?;
+            self.limited(|| self.runner.call((func, call, pcall, script, keys, args)))
         });
         ctx.client.in_transaction = was_in_transaction;
         self.control.running.store(false, Ordering::Release);
+        // Lua 5.1 has no emergency collection: after a script that ran out of memory, its garbage would make
+        // the next ones fail too.
+        if lua.used_memory() > self.memory_limit / 2 {
+            let _ = lua.gc_collect();
+        }
         let (ok, value) = outcome.map_err(lua_err)?;
         if ok {
             return Ok(convert::lua_to_reply(&value, 0));
@@ -864,6 +867,28 @@ impl Scripting {
         };
         Err(CommandError::custom(format!("{} script: {name}, on @{chunk}:{line}.", one_line(&msg))))
     }
+}
+
+/// One command from a script's `redis.call`/`redis.pcall`, as a reply (errors included).
+fn run_command(
+    ctx: &RefCell<&mut Ctx<'_>>,
+    args: &MultiValue,
+    read_only: bool,
+    control: &ScriptControl,
+) -> Reply {
+    if args.is_empty() {
+        return Reply::Error(
+            "ERR Please specify at least one argument for this redis lib call".into(),
+        );
+    }
+    let Some(argv) = convert::lua_to_argv(args.iter()) else {
+        return Reply::Error(
+            "ERR Lua redis lib command arguments must be strings or integers".into(),
+        );
+    };
+    let mut guard = ctx.borrow_mut();
+    call_from_script(&mut guard, &argv, read_only, control)
+        .unwrap_or_else(|e| Reply::Error(e.to_string().into()))
 }
 
 /// An unexpected Lua error (out of memory, a broken state) as a command error.
@@ -1126,6 +1151,62 @@ mod tests {
             parse_shebang(b"#!lua flags=bogus\n").unwrap_err().to_string(),
             "ERR Unexpected flag in script shebang: bogus"
         );
+    }
+
+    /// Runs `body` as EVAL would, on a fresh keyspace.
+    fn eval_with_limit(scripting: &mut Scripting, body: &str) -> Result<Reply, CommandError> {
+        use rand::SeedableRng;
+        let mut db = crate::keyspace::Keyspace::default();
+        let mut client = crate::client::ClientState::new(1, String::new(), true);
+        let mut server = crate::command::ServerState {
+            scripting: None,
+            script_control: scripting.control(),
+            stats: Default::default(),
+            watched: Default::default(),
+            blocking_keys: Default::default(),
+            ready_keys: Vec::new(),
+            blocked_clients: 0,
+            rng: rand::rngs::SmallRng::seed_from_u64(1),
+            info: Default::default(),
+            aof: None,
+            rewrite_requested: false,
+        };
+        let mut ctx = Ctx {
+            db: &mut db,
+            now: 0,
+            now_us: 0,
+            client: &mut client,
+            server: &mut server,
+            dirty: 0,
+            propagate_as: None,
+        };
+        let body = Bytes::copy_from_slice(body.as_bytes());
+        scripting.run(&mut ctx, Source::Body(&body), &[], &[], false)
+    }
+
+    #[test]
+    fn memory_limit() {
+        let mut scripting = Scripting::new(Arc::new(ScriptControl::default())).unwrap();
+        scripting.memory_limit = 16 << 20;
+        // Lua code is limited...
+        let err = eval_with_limit(
+            &mut scripting,
+            "local t = {} for i = 1, 1e7 do t[i] = string.rep('x', 64) .. i end return #t",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("not enough memory"), "{err}");
+        // ...and the state recovers: the failed script's garbage is collected.
+        let reply = eval_with_limit(
+            &mut scripting,
+            "redis.call('set', 'k', string.rep('x', 1024)) return #redis.call('get', 'k')",
+        )
+        .unwrap();
+        assert_eq!(reply, Reply::Int(1024));
+        scripting.memory_limit = 64 << 20;
+        let reply = eval_with_limit(&mut scripting, "return #string.rep('y', 8 * 1024 * 1024)");
+        assert_eq!(reply.unwrap(), Reply::Int(8 << 20));
+        let err = eval_with_limit(&mut scripting, "return #string.rep('y', 80 * 1024 * 1024)");
+        assert!(err.unwrap_err().to_string().contains("not enough memory"));
     }
 
     #[test]
