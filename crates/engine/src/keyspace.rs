@@ -10,27 +10,50 @@ use bytes::Bytes;
 use rand::Rng;
 
 use crate::aof::rewrite::Snapshot;
+use crate::compact::CompactBytes;
 use crate::dict::Dict;
 use crate::error::CommandError;
 use crate::value::{Kind, Value};
 
-/// One key's value and its absolute expiry time in Unix milliseconds (`None` = persistent).
+/// `Entry::expire_at`'s value for a persistent key (no expiry time given through the API reaches it:
+/// they are all below `i64::MAX`).
+const PERSISTENT: u64 = u64::MAX;
+
+/// One key's value and its absolute expiry time in Unix milliseconds.
+///
+/// Layout (see ARCHITECTURE.md, "memory layout"): 40 bytes, the 24-byte [`Value`], the expiry as a plain
+/// `u64` with a sentinel for "none" (an `Option<u64>` would take 16), and a `u32` for eviction's access
+/// stamp; with the 24-byte key and the `next` pointer the keyspace's dict node is 72 bytes.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
-    pub expire_at: Option<u64>,
+    /// Absolute expiry time in Unix ms, [`PERSISTENT`] for none.
+    expire_at: u64,
+    /// The LRU/LFU access stamp used by eviction (0 until eviction sets it).
+    pub access: u32,
 }
 
 impl Entry {
     /// A persistent entry.
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: None }
+        Entry { value, expire_at: PERSISTENT, access: 0 }
+    }
+
+    /// An entry expiring at `expire_at` (absolute Unix ms), persistent for `None`.
+    pub fn with_expiry(value: Value, expire_at: Option<u64>) -> Entry {
+        Entry { value, expire_at: expire_at.unwrap_or(PERSISTENT), access: 0 }
+    }
+
+    /// The absolute expiry time in Unix ms, `None` for a persistent key.
+    #[inline]
+    pub fn expire_at(&self) -> Option<u64> {
+        (self.expire_at != PERSISTENT).then_some(self.expire_at)
     }
 
     /// Whether the key is gone at `now`: its expiry time passed, or it is a hash whose fields all expired.
+    #[inline]
     pub(crate) fn is_expired(&self, now: u64) -> bool {
-        matches!(self.expire_at, Some(t) if t <= now)
-            || matches!(&self.value, Value::Hash(h) if h.all_fields_expired(now))
+        self.expire_at <= now || matches!(&self.value, Value::Hash(h) if h.all_fields_expired(now))
     }
 
     /// Whether it is a hash with fields that have an expiry time.
@@ -39,23 +62,24 @@ impl Entry {
     }
 }
 
-/// A key stored in the keyspace gets its own allocation: argument bytes are slices of the request buffer,
-/// and keeping one would pin the whole buffer for as long as the key lives.
-fn own(key: &Bytes) -> Bytes {
-    Bytes::copy_from_slice(key)
+/// A key as the keyspace stores it: a copy (argument bytes are slices of the request buffer, and keeping
+/// one would pin the whole buffer), inline in the dict node when it is short (most keys are).
+fn own(key: &[u8]) -> CompactBytes {
+    CompactBytes::new(key)
 }
 
 /// One database: keys, values, expiry.
 #[derive(Debug, Default)]
 pub struct Keyspace {
-    map: Dict<Bytes, Entry>,
-    /// Keys that have an expiry time, for sampling by active expiry (the key bytes are shared with `map`).
-    volatile: Dict<Bytes, ()>,
+    map: Dict<CompactBytes, Entry>,
+    /// Keys that have an expiry time, for sampling by active expiry (copies of the keys: a short key is
+    /// inline in the node, like the shared pointer Redis's `expires` dict stores).
+    volatile: Dict<CompactBytes, ()>,
     /// Keys deleted by expiry since the last drain, to be propagated as `DEL` (AOF, replicas).
     expired: Vec<Bytes>,
     /// Hashes that may have fields with an expiry time, for sampling by active expiry (entries may be
     /// stale; sampling drops them).
-    field_volatile: Dict<Bytes, ()>,
+    field_volatile: Dict<CompactBytes, ()>,
     /// Hash fields deleted by expiry since the last drain, per key, to be propagated as `HDEL`.
     expired_fields: Vec<(Bytes, Vec<Bytes>)>,
     /// Number of keys deleted by expiry since start (INFO `expired_keys`).
@@ -67,13 +91,23 @@ pub struct Keyspace {
 
 /// The rewrite hook: before `key` changes, a snapshot in progress serializes its old value (once).
 #[inline(always)]
-fn cow(snapshot: &mut Option<Box<Snapshot>>, map: &Dict<Bytes, Entry>, key: &[u8], creating: bool) {
+fn cow(
+    snapshot: &mut Option<Box<Snapshot>>,
+    map: &Dict<CompactBytes, Entry>,
+    key: &[u8],
+    creating: bool,
+) {
     if let Some(s) = snapshot {
         s.before_write(map, key, creating);
     }
 }
 
 impl Keyspace {
+    /// Bytes of the dict node each key costs (the key's and the value's own allocations not included).
+    pub const fn node_size() -> usize {
+        Dict::<CompactBytes, Entry>::node_size()
+    }
+
     /// Number of keys, including expired ones not yet reclaimed.
     pub fn len(&self) -> usize {
         self.map.len()
@@ -98,7 +132,7 @@ impl Keyspace {
             if let Some((k, _)) = self.map.remove_entry(key) {
                 self.volatile.remove(key);
                 self.field_volatile.remove(key);
-                self.expired.push(k);
+                self.expired.push(k.to_bytes());
                 self.expired_total += 1;
             }
             return true;
@@ -112,12 +146,10 @@ impl Keyspace {
 
     /// Removes the expired fields of the hash at `key` (not all of them are expired).
     fn expire_fields(&mut self, key: &[u8], now: u64) {
-        let Some((k, _)) = self.map.get_key_value(key) else { return };
-        let k = k.clone();
         if let Some(Entry { value: Value::Hash(h), .. }) = self.map.get_mut(key) {
             let fields = h.remove_expired(now);
             if !fields.is_empty() {
-                self.expired_fields.push((k, fields));
+                self.expired_fields.push((Bytes::copy_from_slice(key), fields));
             }
         }
     }
@@ -165,12 +197,12 @@ impl Keyspace {
     /// The value of type `T` at `key`, created empty (and persistent) if the key is missing.
     pub fn get_or_create_as<T: Kind + Default>(
         &mut self,
-        key: &Bytes,
+        key: &[u8],
         now: u64,
     ) -> Result<&mut T, CommandError> {
         cow(&mut self.snapshot, &self.map, key, true);
         self.expire_if_needed(key, now);
-        let entry = self.map.get_or_insert_with(key.clone(), || Entry::new(T::default().wrap()));
+        let entry = self.map.get_or_insert_with_key(key, own, || Entry::new(T::default().wrap()));
         T::of_mut(&mut entry.value).ok_or(CommandError::WrongType)
     }
 
@@ -179,7 +211,7 @@ impl Keyspace {
         if self.map.get(key).is_some_and(|e| e.value.is_empty_collection()) {
             cow(&mut self.snapshot, &self.map, key, false);
             if let Some(e) = self.map.remove(key)
-                && e.expire_at.is_some()
+                && e.expire_at().is_some()
             {
                 self.volatile.remove(key);
             }
@@ -192,13 +224,10 @@ impl Keyspace {
     /// Records that the hash at `key` has fields with an expiry time, so active expiry visits it. Call it
     /// after giving a field an expiry time.
     pub fn track_field_expiry(&mut self, key: &[u8]) {
-        if self.field_volatile.contains_key(key) {
+        if self.field_volatile.contains_key(key) || !self.map.contains_key(key) {
             return;
         }
-        if let Some((k, _)) = self.map.get_key_value(key) {
-            let k = k.clone();
-            self.field_volatile.insert(k, ());
-        }
+        self.field_volatile.insert(own(key), ());
     }
 
     /// Whether `key` holds a live value.
@@ -207,32 +236,30 @@ impl Keyspace {
     }
 
     /// Stores `entry` at `key`, replacing any value and expiry. Returns the previous live entry.
-    pub fn insert(&mut self, key: Bytes, entry: Entry, now: u64) -> Option<Entry> {
-        cow(&mut self.snapshot, &self.map, &key, true);
-        self.expire_if_needed(&key, now);
-        let volatile = entry.expire_at.is_some();
-        let old = match self.map.get_mut(&key[..]) {
+    pub fn insert(&mut self, key: &[u8], entry: Entry, now: u64) -> Option<Entry> {
+        cow(&mut self.snapshot, &self.map, key, true);
+        self.expire_if_needed(key, now);
+        let volatile = entry.expire_at().is_some();
+        let field_ttls = entry.has_field_ttls();
+        let old = match self.map.get_mut(key) {
             Some(slot) => Some(std::mem::replace(slot, entry)),
             None => {
-                self.map.insert(own(&key), entry);
+                self.map.insert(own(key), entry);
                 None
             }
         };
-        let had_ttl = old.as_ref().is_some_and(|e| e.expire_at.is_some());
+        let had_ttl = old.as_ref().is_some_and(|e| e.expire_at().is_some());
         if volatile && !had_ttl {
-            let k = self.map.get_key_value(&key[..]).expect("just inserted").0.clone();
-            self.volatile.insert(k, ());
+            self.volatile.insert(own(key), ());
         } else if !volatile && had_ttl {
-            self.volatile.remove(&key[..]);
+            self.volatile.remove(key);
         }
-        match self.map.get_key_value(&key[..]) {
-            Some((k, e)) if e.has_field_ttls() => {
-                let k = k.clone();
-                self.field_volatile.insert(k, ());
+        if field_ttls {
+            if !self.field_volatile.contains_key(key) {
+                self.field_volatile.insert(own(key), ());
             }
-            _ => {
-                self.field_volatile.remove(&key[..]);
-            }
+        } else if !self.field_volatile.is_empty() {
+            self.field_volatile.remove(key);
         }
         old
     }
@@ -242,7 +269,7 @@ impl Keyspace {
         cow(&mut self.snapshot, &self.map, key, false);
         self.expire_if_needed(key, now);
         let e = self.map.remove(key)?;
-        if e.expire_at.is_some() {
+        if e.expire_at().is_some() {
             self.volatile.remove(key);
         }
         self.field_volatile.remove(key);
@@ -253,15 +280,12 @@ impl Keyspace {
     pub fn set_expire(&mut self, key: &[u8], at: Option<u64>, now: u64) -> bool {
         cow(&mut self.snapshot, &self.map, key, false);
         self.expire_if_needed(key, now);
-        let Some((k, e)) = self.map.get_key_value(key) else { return false };
-        let k = k.clone();
-        let had = e.expire_at.is_some();
-        if let Some(e) = self.map.get_mut(key) {
-            e.expire_at = at;
-        }
+        let Some(e) = self.map.get_mut(key) else { return false };
+        let had = e.expire_at().is_some();
+        e.expire_at = at.unwrap_or(PERSISTENT);
         match (had, at.is_some()) {
             (false, true) => {
-                self.volatile.insert(k, ());
+                self.volatile.insert(own(key), ());
             }
             (true, false) => {
                 self.volatile.remove(key);
@@ -297,7 +321,7 @@ impl Keyspace {
     }
 
     /// Iterates live and not-yet-reclaimed entries (callers filter on `now` themselves).
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&CompactBytes, &Entry)> {
         self.map.iter()
     }
 
@@ -309,7 +333,7 @@ impl Keyspace {
         cursor: u64,
         count: usize,
         now: u64,
-        mut f: impl FnMut(&Bytes, &Entry),
+        mut f: impl FnMut(&[u8], &Entry),
     ) -> u64 {
         let mut cursor = cursor;
         let mut visited = 0;
@@ -334,9 +358,9 @@ impl Keyspace {
         for _ in 0..100 {
             let (k, e) = self.map.random(rng)?;
             if !e.is_expired(now) {
-                return Some(k.clone());
+                return Some(k.to_bytes());
             }
-            let k = k.clone();
+            let k = k.to_bytes();
             self.expire_if_needed(&k, now);
         }
         None
