@@ -24,11 +24,13 @@
 //!
 //! Chains are singly linked lists of boxed nodes (`Option<Box<Node>>`, which
 //! is one pointer thanks to the null niche, so an empty bucket costs 8 bytes).
-//! A node holds `next`, the key's 64-bit hash, the key and the value. Moving an
-//! element between tables only relinks its node (no copy, no re-hash), and the
-//! per-entry overhead beyond the `(K, V)` pair is 16 bytes in the node plus the
-//! allocator header plus 8-16 bytes of bucket array, comparable to Redis's
-//! 24-byte `dictEntry` plus its bucket pointer.
+//! A node holds `next`, the key and the value, like Redis's `dictEntry`: the
+//! per-entry overhead beyond the `(K, V)` pair is the 8-byte `next` pointer in
+//! the node plus the allocator header plus 8-16 bytes of bucket array. The hash
+//! is not cached in the node (that would cost 8 bytes per element, a tenth of a
+//! small string key): chain walks compare keys, which are short and usually
+//! inline in the node, and rehashing hashes each moved key again, as Redis does.
+//! Moving an element between tables only relinks its node (no copy).
 //!
 //! Rehash work is only done from `&mut self` methods (`insert`, `remove`,
 //! `remove_entry`, `get_mut`, `get_or_insert_with`) and from
@@ -67,10 +69,6 @@ type Link<K, V> = Option<Box<Node<K, V>>>;
 
 struct Node<K, V> {
     next: Link<K, V>,
-    /// Full hash of `key`: lets chain walks skip non-matching keys without
-    /// touching their (often heap-allocated) bytes, and lets rehashing move
-    /// nodes without re-hashing keys.
-    hash: u64,
     key: K,
     value: V,
 }
@@ -141,7 +139,6 @@ impl<K: Clone, V: Clone> Clone for Table<K, V> {
                 for node in stack.iter().rev() {
                     link = Some(Box::new(Node {
                         next: link,
-                        hash: node.hash,
                         key: node.key.clone(),
                         value: node.value.clone(),
                     }));
@@ -154,12 +151,12 @@ impl<K: Clone, V: Clone> Clone for Table<K, V> {
 }
 
 /// Walks `cur`'s chain to the link holding `key`, or to the empty link at its tail.
-fn seek<'a, K, V, Q>(mut cur: &'a mut Link<K, V>, hash: u64, key: &Q) -> &'a mut Link<K, V>
+fn seek<'a, K, V, Q>(mut cur: &'a mut Link<K, V>, key: &Q) -> &'a mut Link<K, V>
 where
     K: Borrow<Q>,
     Q: ?Sized + Eq,
 {
-    while cur.as_ref().is_some_and(|node| node.hash != hash || node.key.borrow() != key) {
+    while cur.as_ref().is_some_and(|node| node.key.borrow() != key) {
         if let Some(node) = cur {
             cur = &mut node.next;
         }
@@ -167,17 +164,13 @@ where
     cur
 }
 
-fn find_in_chain<'a, K, V, Q>(
-    mut cur: Option<&'a Node<K, V>>,
-    hash: u64,
-    key: &Q,
-) -> Option<&'a Node<K, V>>
+fn find_in_chain<'a, K, V, Q>(mut cur: Option<&'a Node<K, V>>, key: &Q) -> Option<&'a Node<K, V>>
 where
     K: Borrow<Q>,
     Q: ?Sized + Eq,
 {
     while let Some(node) = cur {
-        if node.hash == hash && node.key.borrow() == key {
+        if node.key.borrow() == key {
             return Some(node);
         }
         cur = node.next.as_deref();
@@ -255,8 +248,8 @@ impl<K, V, S> Dict<K, V, S> {
     }
 
     /// Size in bytes of the heap node allocated per element: the key, the
-    /// value, a `next` pointer and the cached 64-bit hash (allocator headers
-    /// and size-class rounding not included).
+    /// value and a `next` pointer (allocator headers and size-class rounding
+    /// not included).
     pub const fn node_size() -> usize {
         mem::size_of::<Node<K, V>>()
     }
@@ -537,45 +530,6 @@ impl<K, V, S> Dict<K, V, S> {
         }
     }
 
-    /// Moves up to `n_buckets` non-empty buckets from the old table to the new
-    /// one, skipping at most `10 * n_buckets` empty buckets. Returns whether a
-    /// rehash is still in progress afterwards (a finished rehash may chain
-    /// into the next resize, see `finish_rehash`). Cheap no-op when not
-    /// rehashing.
-    pub fn rehash_step(&mut self, n_buckets: usize) -> bool {
-        if !self.is_rehashing() {
-            return false;
-        }
-        let mut empty_visits = n_buckets.saturating_mul(EMPTY_VISITS_PER_STEP);
-        let mut moved = 0;
-        while moved < n_buckets && self.t0.len > 0 {
-            // t0.len > 0 guarantees a non-empty bucket at or after rehash_idx.
-            while self.t0.buckets[self.rehash_idx].is_none() {
-                self.rehash_idx += 1;
-                empty_visits -= 1;
-                if empty_visits == 0 {
-                    return true;
-                }
-            }
-            let mut link = self.t0.buckets[self.rehash_idx].take();
-            while let Some(mut node) = link {
-                link = node.next.take();
-                let i1 = self.t1.index(node.hash);
-                let slot = &mut self.t1.buckets[i1];
-                node.next = slot.take();
-                *slot = Some(node);
-                self.t0.len -= 1;
-                self.t1.len += 1;
-            }
-            self.rehash_idx += 1;
-            moved += 1;
-        }
-        if self.t0.len == 0 {
-            self.finish_rehash();
-        }
-        self.is_rehashing()
-    }
-
     /// Starts a resize to `new_size` buckets (a power of two). Requires that
     /// no rehash is in progress. Allocates the new (zeroed) bucket array but
     /// moves no elements; an empty dict just swaps in the new array.
@@ -632,6 +586,45 @@ where
         self.hash_builder.hash_one(key)
     }
 
+    /// Moves up to `n_buckets` non-empty buckets from the old table to the new
+    /// one, skipping at most `10 * n_buckets` empty buckets. Returns whether a
+    /// rehash is still in progress afterwards (a finished rehash may chain
+    /// into the next resize, see `finish_rehash`). Cheap no-op when not
+    /// rehashing.
+    pub fn rehash_step(&mut self, n_buckets: usize) -> bool {
+        if !self.is_rehashing() {
+            return false;
+        }
+        let mut empty_visits = n_buckets.saturating_mul(EMPTY_VISITS_PER_STEP);
+        let mut moved = 0;
+        while moved < n_buckets && self.t0.len > 0 {
+            // t0.len > 0 guarantees a non-empty bucket at or after rehash_idx.
+            while self.t0.buckets[self.rehash_idx].is_none() {
+                self.rehash_idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    return true;
+                }
+            }
+            let mut link = self.t0.buckets[self.rehash_idx].take();
+            while let Some(mut node) = link {
+                link = node.next.take();
+                let i1 = self.t1.index(self.hash_builder.hash_one(&node.key));
+                let slot = &mut self.t1.buckets[i1];
+                node.next = slot.take();
+                *slot = Some(node);
+                self.t0.len -= 1;
+                self.t1.len += 1;
+            }
+            self.rehash_idx += 1;
+            moved += 1;
+        }
+        if self.t0.len == 0 {
+            self.finish_rehash();
+        }
+        self.is_rehashing()
+    }
+
     /// The per-operation rehash step of mutating methods.
     #[inline]
     fn rehash_tick(&mut self) {
@@ -659,16 +652,16 @@ where
         if self.t1.size() != 0 {
             let i0 = self.t0.index(hash);
             if i0 >= self.rehash_idx {
-                let slot = seek(&mut self.t0.buckets[i0], hash, key);
+                let slot = seek(&mut self.t0.buckets[i0], key);
                 if slot.is_some() {
                     return (slot, &mut self.t0.len);
                 }
             }
             let i1 = self.t1.index(hash);
-            (seek(&mut self.t1.buckets[i1], hash, key), &mut self.t1.len)
+            (seek(&mut self.t1.buckets[i1], key), &mut self.t1.len)
         } else {
             let i0 = self.t0.index(hash);
-            (seek(&mut self.t0.buckets[i0], hash, key), &mut self.t0.len)
+            (seek(&mut self.t0.buckets[i0], key), &mut self.t0.len)
         }
     }
 
@@ -683,12 +676,12 @@ where
         let hash = self.hash(key);
         if self.is_rehashing() {
             let i1 = self.t1.index(hash);
-            if let Some(node) = find_in_chain(self.t1.buckets[i1].as_deref(), hash, key) {
+            if let Some(node) = find_in_chain(self.t1.buckets[i1].as_deref(), key) {
                 return Some(node);
             }
         }
         let i0 = self.t0.index(hash);
-        find_in_chain(self.t0.buckets[i0].as_deref(), hash, key)
+        find_in_chain(self.t0.buckets[i0].as_deref(), key)
     }
 
     /// The value for `key`.
@@ -742,7 +735,7 @@ where
         match slot {
             Some(node) => Some(mem::replace(&mut node.value, value)),
             None => {
-                *slot = Some(Box::new(Node { next: None, hash, key, value }));
+                *slot = Some(Box::new(Node { next: None, key, value }));
                 *len += 1;
                 None
             }
@@ -756,10 +749,34 @@ where
         self.prepare_insert();
         let (slot, len) = self.slot_mut(hash, &key);
         let inserting = slot.is_none();
-        let node =
-            slot.get_or_insert_with(|| Box::new(Node { next: None, hash, key, value: default() }));
+        let node = slot.get_or_insert_with(|| Box::new(Node { next: None, key, value: default() }));
         // Counted only once `default()` returned, so a panicking `default`
         // leaves the length consistent.
+        if inserting {
+            *len += 1;
+        }
+        &mut node.value
+    }
+
+    /// The value for `key`, inserting `default()` under the stored key `make_key(key)` first if absent:
+    /// the stored key is only built when inserting.
+    pub fn get_or_insert_with_key<Q>(
+        &mut self,
+        key: &Q,
+        make_key: impl FnOnce(&Q) -> K,
+        default: impl FnOnce() -> V,
+    ) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        let hash = self.hash(key);
+        self.prepare_insert();
+        let (slot, len) = self.slot_mut(hash, key);
+        let inserting = slot.is_none();
+        let node = slot.get_or_insert_with(|| {
+            Box::new(Node { next: None, key: make_key(key), value: default() })
+        });
         if inserting {
             *len += 1;
         }

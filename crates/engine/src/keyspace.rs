@@ -10,16 +10,26 @@ use bytes::Bytes;
 use rand::Rng;
 
 use crate::aof::rewrite::Snapshot;
+use crate::compact::CompactBytes;
 use crate::dict::Dict;
 use crate::error::CommandError;
 use crate::evict::AccessClock;
 use crate::value::{Kind, Value};
 
-/// One key's value and its absolute expiry time in Unix milliseconds (`None` = persistent).
+/// `Entry::expire_at`'s value for a persistent key (no expiry time given through the API reaches it:
+/// they are all below `i64::MAX`).
+const PERSISTENT: u64 = u64::MAX;
+
+/// One key's value and its absolute expiry time in Unix milliseconds.
+///
+/// Layout (see ARCHITECTURE.md, "memory layout"): 40 bytes, the 24-byte [`Value`], the expiry as a plain
+/// `u64` with a sentinel for "none" (an `Option<u64>` would take 16), and a `u32` for eviction's access
+/// stamp; with the 24-byte key and the `next` pointer the keyspace's dict node is 72 bytes.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
-    pub expire_at: Option<u64>,
+    /// Absolute expiry time in Unix ms, [`PERSISTENT`] for none.
+    expire_at: u64,
     /// When the key was last accessed, for eviction (`evict`): a 24-bit LRU clock in seconds, or under
     /// an LFU policy the minute of the last access and an 8-bit frequency counter. Set by the keyspace.
     pub access: u32,
@@ -28,13 +38,24 @@ pub struct Entry {
 impl Entry {
     /// A persistent entry.
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: None, access: 0 }
+        Entry { value, expire_at: PERSISTENT, access: 0 }
+    }
+
+    /// An entry expiring at `expire_at` (absolute Unix ms), persistent for `None`.
+    pub fn with_expiry(value: Value, expire_at: Option<u64>) -> Entry {
+        Entry { value, expire_at: expire_at.unwrap_or(PERSISTENT), access: 0 }
+    }
+
+    /// The absolute expiry time in Unix ms, `None` for a persistent key.
+    #[inline]
+    pub fn expire_at(&self) -> Option<u64> {
+        (self.expire_at != PERSISTENT).then_some(self.expire_at)
     }
 
     /// Whether the key is gone at `now`: its expiry time passed, or it is a hash whose fields all expired.
+    #[inline]
     pub(crate) fn is_expired(&self, now: u64) -> bool {
-        matches!(self.expire_at, Some(t) if t <= now)
-            || matches!(&self.value, Value::Hash(h) if h.all_fields_expired(now))
+        self.expire_at <= now || matches!(&self.value, Value::Hash(h) if h.all_fields_expired(now))
     }
 
     /// Whether it is a hash with fields that have an expiry time.
@@ -43,23 +64,24 @@ impl Entry {
     }
 }
 
-/// A key stored in the keyspace gets its own allocation: argument bytes are slices of the request buffer,
-/// and keeping one would pin the whole buffer for as long as the key lives.
-fn own(key: &Bytes) -> Bytes {
-    Bytes::copy_from_slice(key)
+/// A key as the keyspace stores it: a copy (argument bytes are slices of the request buffer, and keeping
+/// one would pin the whole buffer), inline in the dict node when it is short (most keys are).
+fn own(key: &[u8]) -> CompactBytes {
+    CompactBytes::new(key)
 }
 
 /// One database: keys, values, expiry.
 #[derive(Debug, Default)]
 pub struct Keyspace {
-    map: Dict<Bytes, Entry>,
-    /// Keys that have an expiry time, for sampling by active expiry (the key bytes are shared with `map`).
-    volatile: Dict<Bytes, ()>,
+    map: Dict<CompactBytes, Entry>,
+    /// Keys that have an expiry time, for sampling by active expiry (copies of the keys: a short key is
+    /// inline in the node, like the shared pointer Redis's `expires` dict stores).
+    volatile: Dict<CompactBytes, ()>,
     /// Keys deleted by expiry or eviction since the last drain, to be propagated as `DEL` (AOF, replicas).
     expired: Vec<Bytes>,
     /// Hashes that may have fields with an expiry time, for sampling by active expiry (entries may be
     /// stale; sampling drops them).
-    field_volatile: Dict<Bytes, ()>,
+    field_volatile: Dict<CompactBytes, ()>,
     /// Hash fields deleted by expiry since the last drain, per key, to be propagated as `HDEL`.
     expired_fields: Vec<(Bytes, Vec<Bytes>)>,
     /// Number of keys deleted by expiry since start (INFO `expired_keys`).
@@ -73,13 +95,23 @@ pub struct Keyspace {
 
 /// The rewrite hook: before `key` changes, a snapshot in progress serializes its old value (once).
 #[inline(always)]
-fn cow(snapshot: &mut Option<Box<Snapshot>>, map: &Dict<Bytes, Entry>, key: &[u8], creating: bool) {
+fn cow(
+    snapshot: &mut Option<Box<Snapshot>>,
+    map: &Dict<CompactBytes, Entry>,
+    key: &[u8],
+    creating: bool,
+) {
     if let Some(s) = snapshot {
         s.before_write(map, key, creating);
     }
 }
 
 impl Keyspace {
+    /// Bytes of the dict node each key costs (the key's and the value's own allocations not included).
+    pub const fn node_size() -> usize {
+        Dict::<CompactBytes, Entry>::node_size()
+    }
+
     /// Number of keys, including expired ones not yet reclaimed.
     pub fn len(&self) -> usize {
         self.map.len()
@@ -104,7 +136,7 @@ impl Keyspace {
             if let Some((k, _)) = self.map.remove_entry(key) {
                 self.volatile.remove(key);
                 self.field_volatile.remove(key);
-                self.expired.push(k);
+                self.expired.push(k.to_bytes());
                 self.expired_total += 1;
             }
             return true;
@@ -118,12 +150,10 @@ impl Keyspace {
 
     /// Removes the expired fields of the hash at `key` (not all of them are expired).
     fn expire_fields(&mut self, key: &[u8], now: u64) {
-        let Some((k, _)) = self.map.get_key_value(key) else { return };
-        let k = k.clone();
         if let Some(Entry { value: Value::Hash(h), .. }) = self.map.get_mut(key) {
             let fields = h.remove_expired(now);
             if !fields.is_empty() {
-                self.expired_fields.push((k, fields));
+                self.expired_fields.push((Bytes::copy_from_slice(key), fields));
             }
         }
     }
@@ -175,14 +205,14 @@ impl Keyspace {
     /// The value of type `T` at `key`, created empty (and persistent) if the key is missing.
     pub fn get_or_create_as<T: Kind + Default>(
         &mut self,
-        key: &Bytes,
+        key: &[u8],
         now: u64,
     ) -> Result<&mut T, CommandError> {
         cow(&mut self.snapshot, &self.map, key, true);
         self.expire_if_needed(key, now);
         let clock = &mut self.clock;
         let mut created = false;
-        let entry = self.map.get_or_insert_with(key.clone(), || {
+        let entry = self.map.get_or_insert_with_key(key, own, || {
             created = true;
             Entry { access: clock.fresh(now), ..Entry::new(T::default().wrap()) }
         });
@@ -197,7 +227,7 @@ impl Keyspace {
         if self.map.get(key).is_some_and(|e| e.value.is_empty_collection()) {
             cow(&mut self.snapshot, &self.map, key, false);
             if let Some(e) = self.map.remove(key)
-                && e.expire_at.is_some()
+                && e.expire_at().is_some()
             {
                 self.volatile.remove(key);
             }
@@ -210,13 +240,10 @@ impl Keyspace {
     /// Records that the hash at `key` has fields with an expiry time, so active expiry visits it. Call it
     /// after giving a field an expiry time.
     pub fn track_field_expiry(&mut self, key: &[u8]) {
-        if self.field_volatile.contains_key(key) {
+        if self.field_volatile.contains_key(key) || !self.map.contains_key(key) {
             return;
         }
-        if let Some((k, _)) = self.map.get_key_value(key) {
-            let k = k.clone();
-            self.field_volatile.insert(k, ());
-        }
+        self.field_volatile.insert(own(key), ());
     }
 
     /// Whether `key` holds a live value.
@@ -225,12 +252,13 @@ impl Keyspace {
     }
 
     /// Stores `entry` at `key`, replacing any value and expiry. Returns the previous live entry.
-    pub fn insert(&mut self, key: Bytes, mut entry: Entry, now: u64) -> Option<Entry> {
-        cow(&mut self.snapshot, &self.map, &key, true);
-        self.expire_if_needed(&key, now);
-        let volatile = entry.expire_at.is_some();
+    pub fn insert(&mut self, key: &[u8], mut entry: Entry, now: u64) -> Option<Entry> {
+        cow(&mut self.snapshot, &self.map, key, true);
+        self.expire_if_needed(key, now);
+        let volatile = entry.expire_at().is_some();
+        let field_ttls = entry.has_field_ttls();
         entry.access = self.clock.fresh(now);
-        let old = match self.map.get_mut(&key[..]) {
+        let old = match self.map.get_mut(key) {
             Some(slot) => {
                 // Like Redis's `dbSetValue`, an overwritten key keeps its LFU counter (and counts this access).
                 if self.clock.is_lfu() {
@@ -240,25 +268,22 @@ impl Keyspace {
                 Some(std::mem::replace(slot, entry))
             }
             None => {
-                self.map.insert(own(&key), entry);
+                self.map.insert(own(key), entry);
                 None
             }
         };
-        let had_ttl = old.as_ref().is_some_and(|e| e.expire_at.is_some());
+        let had_ttl = old.as_ref().is_some_and(|e| e.expire_at().is_some());
         if volatile && !had_ttl {
-            let k = self.map.get_key_value(&key[..]).expect("just inserted").0.clone();
-            self.volatile.insert(k, ());
+            self.volatile.insert(own(key), ());
         } else if !volatile && had_ttl {
-            self.volatile.remove(&key[..]);
+            self.volatile.remove(key);
         }
-        match self.map.get_key_value(&key[..]) {
-            Some((k, e)) if e.has_field_ttls() => {
-                let k = k.clone();
-                self.field_volatile.insert(k, ());
+        if field_ttls {
+            if !self.field_volatile.contains_key(key) {
+                self.field_volatile.insert(own(key), ());
             }
-            _ => {
-                self.field_volatile.remove(&key[..]);
-            }
+        } else if !self.field_volatile.is_empty() {
+            self.field_volatile.remove(key);
         }
         old
     }
@@ -268,7 +293,7 @@ impl Keyspace {
         cow(&mut self.snapshot, &self.map, key, false);
         self.expire_if_needed(key, now);
         let e = self.map.remove(key)?;
-        if e.expire_at.is_some() {
+        if e.expire_at().is_some() {
             self.volatile.remove(key);
         }
         self.field_volatile.remove(key);
@@ -279,15 +304,12 @@ impl Keyspace {
     pub fn set_expire(&mut self, key: &[u8], at: Option<u64>, now: u64) -> bool {
         cow(&mut self.snapshot, &self.map, key, false);
         self.expire_if_needed(key, now);
-        let Some((k, e)) = self.map.get_key_value(key) else { return false };
-        let k = k.clone();
-        let had = e.expire_at.is_some();
-        if let Some(e) = self.map.get_mut(key) {
-            e.expire_at = at;
-        }
+        let Some(e) = self.map.get_mut(key) else { return false };
+        let had = e.expire_at().is_some();
+        e.expire_at = at.unwrap_or(PERSISTENT);
         match (had, at.is_some()) {
             (false, true) => {
-                self.volatile.insert(k, ());
+                self.volatile.insert(own(key), ());
             }
             (true, false) => {
                 self.volatile.remove(key);
@@ -323,7 +345,7 @@ impl Keyspace {
     }
 
     /// Iterates live and not-yet-reclaimed entries (callers filter on `now` themselves).
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&CompactBytes, &Entry)> {
         self.map.iter()
     }
 
@@ -335,7 +357,7 @@ impl Keyspace {
         cursor: u64,
         count: usize,
         now: u64,
-        mut f: impl FnMut(&Bytes, &Entry),
+        mut f: impl FnMut(&[u8], &Entry),
     ) -> u64 {
         let mut cursor = cursor;
         let mut visited = 0;
@@ -360,9 +382,9 @@ impl Keyspace {
         for _ in 0..100 {
             let (k, e) = self.map.random(rng)?;
             if !e.is_expired(now) {
-                return Some(k.clone());
+                return Some(k.to_bytes());
             }
-            let k = k.clone();
+            let k = k.to_bytes();
             self.expire_if_needed(&k, now);
         }
         None
@@ -452,25 +474,25 @@ impl Keyspace {
         volatile: bool,
         n: usize,
         rng: &mut impl Rng,
-        mut f: impl FnMut(&Bytes, &Entry),
+        mut f: impl FnMut(&[u8], &Entry),
     ) {
         if volatile {
             self.volatile.sample(n, rng, |k, _| {
-                if let Some(e) = self.map.get(&k[..]) {
+                if let Some(e) = self.map.get(k.as_bytes()) {
                     f(k, e);
                 }
             });
         } else {
-            self.map.sample(n, rng, f);
+            self.map.sample(n, rng, |k, e| f(k, e));
         }
     }
 
     /// A random eviction candidate (from the keys with an expiry time when `volatile`).
     pub(crate) fn random_candidate(&self, volatile: bool, rng: &mut impl Rng) -> Option<Bytes> {
         if volatile {
-            self.volatile.random(rng).map(|(k, _)| k.clone())
+            self.volatile.random(rng).map(|(k, _)| k.to_bytes())
         } else {
-            self.map.random(rng).map(|(k, _)| k.clone())
+            self.map.random(rng).map(|(k, _)| k.to_bytes())
         }
     }
 
@@ -489,7 +511,7 @@ impl Keyspace {
         let Some((k, _)) = self.map.remove_entry(key) else { return false };
         self.volatile.remove(key);
         self.field_volatile.remove(key);
-        self.expired.push(k);
+        self.expired.push(k.to_bytes());
         true
     }
 

@@ -184,22 +184,35 @@ pub(crate) fn sampled(sizes: impl Iterator<Item = usize>, len: usize, samples: u
 /// `MEMORY USAGE`: the bytes a key costs: its node in the keyspace dict (holding the `Entry`), the key's
 /// bytes, the value's heap, and its node in the expiry index if it has an expiry time.
 pub(crate) fn entry_usage(key: &[u8], entry: &crate::keyspace::Entry, samples: usize) -> usize {
+    use crate::compact::CompactBytes;
     use crate::dict::Dict;
     use crate::value::Value;
-    use bytes::Bytes;
     let value = match &entry.value {
-        Value::Str(s) => bytes_heap(s.len()),
+        Value::Str(s) => compact_heap(s),
         Value::List(l) => l.heap_usage(samples),
         Value::Hash(h) => h.heap_usage(samples),
         Value::Set(s) => s.heap_usage(samples),
         Value::ZSet(z) => z.heap_usage(samples),
     };
-    let expiry =
-        if entry.expire_at.is_some() { size_class(Dict::<Bytes, ()>::node_size()) } else { 0 };
-    size_class(Dict::<Bytes, crate::keyspace::Entry>::node_size())
-        + bytes_heap(key.len())
-        + value
-        + expiry
+    // The key's own bytes, in the keyspace and (a copy) in the expiry index.
+    let key_heap = compact_heap(&CompactBytes::new(key));
+    let expiry = if entry.expire_at().is_some() {
+        size_class(Dict::<CompactBytes, ()>::node_size()) + key_heap
+    } else {
+        0
+    };
+    size_class(Dict::<CompactBytes, crate::keyspace::Entry>::node_size()) + key_heap + value + expiry
+}
+
+/// Heap bytes a [`CompactBytes`](crate::compact::CompactBytes) owns: none when inline, else its
+/// allocation (and a shared one's `Bytes` handle).
+pub(crate) fn compact_heap(b: &crate::compact::CompactBytes) -> usize {
+    use crate::compact::CompactBytes;
+    match b {
+        CompactBytes::Inline { .. } => 0,
+        CompactBytes::Boxed(x) => bytes_heap(x.len()),
+        CompactBytes::Shared(x) => size_class(std::mem::size_of::<bytes::Bytes>()) + bytes_heap(x.len()),
+    }
 }
 
 /// Redis's human-readable byte count (`bytesToHuman`): `512B`, `1.50K`, `2.00M`, `1.00G`, ...

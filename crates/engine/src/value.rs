@@ -1,22 +1,32 @@
 //! The values a key can hold, and `Kind`, the typed view the families use to reach their own type (a
 //! value of another type is `WRONGTYPE`, like Redis's `checkType`).
+//!
+//! `Value` is 24 bytes, the size of its string variant (a [`CompactBytes`], short strings inline): every
+//! key pays for the largest variant, so the collections that are bigger than a pointer are boxed, and a
+//! hash is itself a 16-byte handle (see [`Hash`]).
 
-use bytes::Bytes;
-
+pub use crate::compact::CompactBytes;
 pub use crate::types::{Hash, List, Set, ZSet};
 
 /// A key's value.
 #[derive(Debug, Clone)]
 pub enum Value {
     /// A string (also integers and floats, which Redis stores as strings).
-    Str(Bytes),
-    List(List),
+    Str(CompactBytes),
+    List(Box<List>),
     Hash(Hash),
-    Set(Set),
-    ZSet(ZSet),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
+const _: () = assert!(size_of::<Value>() == 24);
+
 impl Value {
+    /// A string value holding a copy of `b`.
+    pub fn string(b: &[u8]) -> Value {
+        Value::Str(CompactBytes::new(b))
+    }
+
     /// The name `TYPE` reports.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -70,10 +80,29 @@ macro_rules! kind {
             }
         }
     };
+    (boxed $t:ty, $variant:ident) => {
+        impl Kind for $t {
+            fn of(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(x) => Some(&**x),
+                    _ => None,
+                }
+            }
+            fn of_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(x) => Some(&mut **x),
+                    _ => None,
+                }
+            }
+            fn wrap(self) -> Value {
+                Value::$variant(Box::new(self))
+            }
+        }
+    };
 }
 
-kind!(Bytes, Str);
-kind!(List, List);
+kind!(CompactBytes, Str);
+kind!(boxed List, List);
 kind!(Hash, Hash);
-kind!(Set, Set);
-kind!(ZSet, ZSet);
+kind!(boxed Set, Set);
+kind!(boxed ZSet, ZSet);

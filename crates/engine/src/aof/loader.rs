@@ -483,7 +483,7 @@ pub(crate) fn canonical_dump(db: &Keyspace, now: u64) -> Vec<String> {
         if e.is_expired(now) {
             continue;
         }
-        let ttl = e.expire_at.map_or(String::new(), |t| format!(" @{t}"));
+        let ttl = e.expire_at().map_or(String::new(), |t| format!(" @{t}"));
         let body = match &e.value {
             Value::Str(v) => format!("string {}", esc(v)),
             Value::List(l) => {
@@ -496,7 +496,6 @@ pub(crate) fn canonical_dump(db: &Keyspace, now: u64) -> Vec<String> {
             }
             Value::Hash(h) => {
                 let mut f: Vec<String> = h
-                    .fields()
                     .iter()
                     .filter(|(f, _)| h.expire_at(f).is_none_or(|t| t > now))
                     .map(|(f, v)| {

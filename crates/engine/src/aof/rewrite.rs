@@ -32,6 +32,7 @@ use std::sync::mpsc;
 use bytes::Bytes;
 
 use super::{encode_header, encode_parts};
+use crate::compact::CompactBytes;
 use crate::dict::Dict;
 use crate::keyspace::Entry;
 use crate::value::Value;
@@ -49,13 +50,13 @@ pub(crate) const MAX_QUEUED: usize = 32 * 1024 * 1024;
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     /// Keys already serialized, or created after T0.
-    done: HashSet<Bytes, foldhash::fast::RandomState>,
+    done: HashSet<CompactBytes, foldhash::fast::RandomState>,
     cursor: u64,
     started: bool,
     /// Serialized base bytes not yet handed to the writer.
     out: Vec<u8>,
     /// The table as of a `FLUSHALL` during the snapshot: the walk finishes on it, and nothing changes it.
-    frozen: Option<Dict<Bytes, Entry>>,
+    frozen: Option<Dict<CompactBytes, Entry>>,
     pub(crate) keys: u64,
 }
 
@@ -75,7 +76,12 @@ impl Snapshot {
     /// Called before `key` changes (or is created, when `creating`): serializes its T0 value once.
     #[cold]
     #[inline(never)]
-    pub(crate) fn before_write(&mut self, map: &Dict<Bytes, Entry>, key: &[u8], creating: bool) {
+    pub(crate) fn before_write(
+        &mut self,
+        map: &Dict<CompactBytes, Entry>,
+        key: &[u8],
+        creating: bool,
+    ) {
         if self.frozen.is_some() || self.done.contains(key) {
             return;
         }
@@ -86,14 +92,14 @@ impl Snapshot {
                 self.done.insert(k.clone());
             }
             None if creating => {
-                self.done.insert(Bytes::copy_from_slice(key));
+                self.done.insert(CompactBytes::new(key));
             }
             None => {}
         }
     }
 
     /// `FLUSHALL` during the snapshot: keeps the old table for the walk to finish on.
-    pub(crate) fn freeze(&mut self, map: Dict<Bytes, Entry>) {
+    pub(crate) fn freeze(&mut self, map: Dict<CompactBytes, Entry>) {
         if self.frozen.is_none() {
             self.frozen = Some(map);
         }
@@ -103,7 +109,7 @@ impl Snapshot {
     /// complete: every key of T0 has been serialized.
     pub(crate) fn step(
         &mut self,
-        live: &Dict<Bytes, Entry>,
+        live: &Dict<CompactBytes, Entry>,
         max_keys: usize,
         max_bytes: usize,
     ) -> bool {
@@ -141,7 +147,7 @@ impl Snapshot {
 
 /// Appends the commands that recreate `key` with entry `e`: the value in batches of [`BATCH`] elements,
 /// then the key's expiry and its hash fields' expiry times.
-pub(crate) fn serialize_entry(key: &Bytes, e: &Entry, out: &mut Vec<u8>) {
+pub(crate) fn serialize_entry(key: &[u8], e: &Entry, out: &mut Vec<u8>) {
     match &e.value {
         Value::Str(v) => encode_parts(&[b"SET", key, v], out),
         Value::List(l) => {
@@ -161,19 +167,19 @@ pub(crate) fn serialize_entry(key: &Bytes, e: &Entry, out: &mut Vec<u8>) {
             }
         }
         Value::Hash(h) => {
-            let fields: Vec<(&Bytes, &Bytes)> = h.fields().iter().collect();
+            let fields: Vec<(&[u8], &[u8])> = h.iter().collect();
             for chunk in fields.chunks(BATCH) {
                 variadic(
                     b"HSET",
                     key,
-                    chunk.iter().flat_map(|(f, v)| [&f[..], &v[..]]),
+                    chunk.iter().flat_map(|(f, v)| [*f, *v]),
                     chunk.len() * 2,
                     out,
                 );
             }
             if h.has_field_ttls() {
                 // One HPEXPIREAT per distinct time, in batches.
-                let mut timed: Vec<(u64, &Bytes)> =
+                let mut timed: Vec<(u64, &[u8])> =
                     fields.iter().filter_map(|(f, _)| h.expire_at(f).map(|t| (t, *f))).collect();
                 timed.sort_unstable();
                 for group in timed.chunk_by(|a, b| a.0 == b.0) {
@@ -182,7 +188,7 @@ pub(crate) fn serialize_entry(key: &Bytes, e: &Entry, out: &mut Vec<u8>) {
                         let n = chunk.len().to_string();
                         let mut parts: Vec<&[u8]> =
                             vec![b"HPEXPIREAT", key, at.as_bytes(), b"FIELDS", n.as_bytes()];
-                        parts.extend(chunk.iter().map(|(_, f)| &f[..]));
+                        parts.extend(chunk.iter().map(|(_, f)| *f));
                         encode_parts(&parts, out);
                     }
                 }
@@ -202,13 +208,13 @@ pub(crate) fn serialize_entry(key: &Bytes, e: &Entry, out: &mut Vec<u8>) {
             }
         }
     }
-    if let Some(at) = e.expire_at {
+    if let Some(at) = e.expire_at() {
         encode_parts(&[b"PEXPIREAT", key, at.to_string().as_bytes()], out);
     }
 }
 
 /// The elements of a list, in order, as `RPUSH` batches.
-fn list_batches(key: &Bytes, l: &crate::value::List, out: &mut Vec<u8>) {
+fn list_batches(key: &[u8], l: &crate::value::List, out: &mut Vec<u8>) {
     let items: Vec<&Bytes> = l.iter().collect();
     for chunk in items.chunks(BATCH) {
         variadic(b"RPUSH", key, chunk.iter().map(|b| &b[..]), chunk.len(), out);

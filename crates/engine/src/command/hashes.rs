@@ -37,7 +37,7 @@ pub(super) fn hdel(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     let fields = args.rest();
     let now = ctx.now;
     let Some(h) = ctx.db.get_mut_as::<Hash>(key, now)? else { return Ok(Reply::Int(0)) };
-    let n = fields.iter().filter(|f| h.remove(f).is_some()).count();
+    let n = fields.iter().filter(|f| h.remove(f)).count();
     ctx.db.remove_if_empty(key);
     ctx.mark_dirty(n as u64);
     Ok(Reply::Int(n as i64))
@@ -67,7 +67,7 @@ pub(super) fn hget(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     let key = args.next_key()?;
     let field = args.next_bytes()?;
     let now = ctx.now;
-    let v = ctx.db.get_as::<Hash>(key, now)?.and_then(|h| h.get(field)).cloned();
+    let v = ctx.db.get_as::<Hash>(key, now)?.and_then(|h| h.get(field)).map(Bytes::copy_from_slice);
     Ok(Reply::bulk_or_nil(v))
 }
 
@@ -76,11 +76,7 @@ pub(super) fn hgetall(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
     let now = ctx.now;
     let pairs = match ctx.db.get_as::<Hash>(key, now)? {
         None => Vec::new(),
-        Some(h) => h
-            .fields()
-            .iter()
-            .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
-            .collect(),
+        Some(h) => h.iter().map(|(f, v)| (bulk(f), bulk(v))).collect(),
     };
     Ok(Reply::Map(pairs))
 }
@@ -98,7 +94,7 @@ pub(super) fn hgetdel(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
     let out = fields
         .iter()
         .map(|f| {
-            let v = h.remove(f);
+            let v = h.take(f);
             if v.is_some() {
                 deleted.push(f.clone());
             }
@@ -127,7 +123,7 @@ pub(super) fn hgetex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     let (mut updated, mut deleted) = (Vec::new(), Vec::new());
     let mut out = Vec::with_capacity(fields.len());
     for f in fields {
-        let v = h.get(f).cloned();
+        let v = h.get(f).map(Bytes::copy_from_slice);
         if v.is_some() {
             match change {
                 None => {}
@@ -175,7 +171,7 @@ pub(super) fn hincrby(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
         None => 0,
     };
     let v = current.checked_add(by).ok_or(CommandError::Overflow)?;
-    h.set_keep_ttl(field, int_bytes(v));
+    h.set_keep_ttl(field, &int_bytes(v));
     ctx.mark_dirty(1);
     Ok(Reply::Int(v))
 }
@@ -195,7 +191,7 @@ pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Repl
     };
     let text = Bytes::from(incr_float_text(current, by)?);
     let h = ctx.db.get_or_create_as::<Hash>(key, now)?;
-    h.set_keep_ttl(field, text.clone());
+    h.set_keep_ttl(field, &text);
     let keeps_ttl = h.expire_at(field).is_some();
     ctx.mark_dirty(1);
     // Replayed as a plain HSET with the resulting text; a field with an expiry time needs HSETEX KEEPTTL,
@@ -221,7 +217,7 @@ pub(super) fn hkeys(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let now = ctx.now;
     let out = match ctx.db.get_as::<Hash>(key, now)? {
         None => Vec::new(),
-        Some(h) => h.fields().keys().map(|f| Reply::Bulk(f.clone())).collect(),
+        Some(h) => h.iter().map(|(f, _)| bulk(f)).collect(),
     };
     Ok(Reply::Array(out))
 }
@@ -237,8 +233,10 @@ pub(super) fn hmget(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let fields = args.rest();
     let now = ctx.now;
     let h = ctx.db.get_as::<Hash>(key, now)?;
-    let out =
-        fields.iter().map(|f| Reply::bulk_or_nil(h.and_then(|h| h.get(f)).cloned())).collect();
+    let out = fields
+        .iter()
+        .map(|f| Reply::bulk_or_nil(h.and_then(|h| h.get(f)).map(Bytes::copy_from_slice)))
+        .collect();
     Ok(Reply::Array(out))
 }
 
@@ -298,7 +296,7 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
     if args.is_empty() {
         let Some(h) = ctx.db.get_as::<Hash>(key, now)? else { return Ok(Reply::Nil) };
         return Ok(Reply::bulk_or_nil(
-            h.fields().random(&mut ctx.server.rng).map(|(f, _)| f.clone()),
+            h.random(&mut ctx.server.rng).map(|(f, _)| Bytes::copy_from_slice(f)),
         ));
     }
     let count = match parse_i64(args.next_bytes()?) {
@@ -321,9 +319,8 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
     }
     let resp3 = ctx.client.protocol == Protocol::Resp3;
     let Some(h) = ctx.db.get_as::<Hash>(key, now)? else { return Ok(Reply::Array(Vec::new())) };
-    let dict = h.fields();
     let rng = &mut ctx.server.rng;
-    let mut picked: Vec<(&Bytes, &Bytes)> = Vec::new();
+    let mut picked: Vec<(&[u8], &[u8])> = Vec::new();
     if count < 0 {
         let n = count.unsigned_abs();
         if n > MAX_RANDOM_REPEATS {
@@ -331,16 +328,16 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
         }
         picked.reserve(n as usize);
         for _ in 0..n {
-            picked.extend(dict.random(rng));
+            picked.extend(h.random(rng));
         }
     } else {
         let count = count as usize;
-        let size = dict.len();
+        let size = h.len();
         if count >= size {
-            picked.extend(dict.iter());
+            picked.extend(h.iter());
         } else if count.saturating_mul(3) > size {
             // Close to the whole hash: drop random elements from a full copy.
-            picked.extend(dict.iter());
+            picked.extend(h.iter());
             while picked.len() > count {
                 let i = rng.random_range(0..picked.len());
                 picked.swap_remove(i);
@@ -348,25 +345,19 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
         } else {
             let mut seen: HashSet<&[u8], foldhash::fast::RandomState> = HashSet::default();
             while picked.len() < count {
-                let Some((f, v)) = dict.random(rng) else { break };
-                if seen.insert(f.as_ref()) {
+                let Some((f, v)) = h.random(rng) else { break };
+                if seen.insert(f) {
                     picked.push((f, v));
                 }
             }
         }
     }
     let out = if !with_values {
-        picked.into_iter().map(|(f, _)| Reply::Bulk(f.clone())).collect()
+        picked.into_iter().map(|(f, _)| bulk(f)).collect()
     } else if resp3 {
-        picked
-            .into_iter()
-            .map(|(f, v)| Reply::Array(vec![Reply::Bulk(f.clone()), Reply::Bulk(v.clone())]))
-            .collect()
+        picked.into_iter().map(|(f, v)| Reply::Array(vec![bulk(f), bulk(v)])).collect()
     } else {
-        picked
-            .into_iter()
-            .flat_map(|(f, v)| [Reply::Bulk(f.clone()), Reply::Bulk(v.clone())])
-            .collect()
+        picked.into_iter().flat_map(|(f, v)| [bulk(f), bulk(v)]).collect()
     };
     Ok(Reply::Array(out))
 }
@@ -379,18 +370,17 @@ pub(super) fn hscan(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     // Like Redis, a missing key answers an empty scan before the options are read.
     let Some(h) = ctx.db.get_as::<Hash>(key, now)? else { return Ok(scan_reply(0, Vec::new())) };
     let opts = HscanOptions::parse(&mut args)?;
-    let dict = h.fields();
     let mut out = Vec::new();
-    let mut emit = |f: &Bytes, v: &Bytes| {
+    let mut emit = |f: &[u8], v: &[u8]| {
         if opts.pattern.is_none_or(|p| glob_match(p, f, false)) {
-            out.push(Reply::Bulk(f.clone()));
+            out.push(bulk(f));
             if !opts.no_values {
-                out.push(Reply::Bulk(v.clone()));
+                out.push(bulk(v));
             }
         }
     };
-    let next = if dict.len() <= SMALL_HASH {
-        dict.iter().for_each(|(f, v)| emit(f, v));
+    let next = if h.len() <= SMALL_HASH {
+        h.iter().for_each(|(f, v)| emit(f, v));
         0
     } else {
         let mut cursor = cursor;
@@ -398,7 +388,7 @@ pub(super) fn hscan(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
         // Like Redis, bound the buckets one call may walk over.
         let mut budget = opts.count.saturating_mul(10);
         loop {
-            cursor = dict.scan(cursor, |f, v| {
+            cursor = h.scan(cursor, |f, v| {
                 visited += 1;
                 emit(f, v);
             });
@@ -430,13 +420,13 @@ pub(super) fn hsetex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     let h = ctx.db.get_or_create_as::<Hash>(key, now)?;
     let mut deleted = Vec::new();
     for p in opts.pairs.chunks_exact(2) {
-        let (f, v) = (&p[0], || super::strings::copy(&p[1]));
+        let (f, v) = (&p[0], &p[1]);
         match opts.expiry {
             None => {
-                h.set(f, v());
+                h.set(f, v);
             }
             Some(FieldExpiry::KeepTtl) => {
-                h.set_keep_ttl(f, v());
+                h.set_keep_ttl(f, v);
             }
             // Set and at once expired: the field is gone.
             Some(FieldExpiry::At(at)) if at <= now => {
@@ -444,7 +434,7 @@ pub(super) fn hsetex(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
                 deleted.push(f.clone());
             }
             Some(FieldExpiry::At(at)) => {
-                h.set_keep_ttl(f, v());
+                h.set_keep_ttl(f, v);
                 h.set_expire_at(f, at);
             }
         }
@@ -479,7 +469,7 @@ pub(super) fn hsetnx(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     if h.contains(field) {
         return Ok(Reply::Int(0));
     }
-    h.set(field, super::strings::copy(value));
+    h.set(field, value);
     ctx.mark_dirty(1);
     Ok(Reply::Int(1))
 }
@@ -488,7 +478,7 @@ pub(super) fn hstrlen(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
     let key = args.next_key()?;
     let field = args.next_bytes()?;
     let now = ctx.now;
-    let len = ctx.db.get_as::<Hash>(key, now)?.and_then(|h| h.get(field)).map_or(0, |v| v.len());
+    let len = ctx.db.get_as::<Hash>(key, now)?.and_then(|h| h.get(field)).map_or(0, <[u8]>::len);
     Ok(Reply::Int(len as i64))
 }
 
@@ -501,12 +491,17 @@ pub(super) fn hvals(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let now = ctx.now;
     let out = match ctx.db.get_as::<Hash>(key, now)? {
         None => Vec::new(),
-        Some(h) => h.fields().values().map(|v| Reply::Bulk(v.clone())).collect(),
+        Some(h) => h.iter().map(|(_, v)| bulk(v)).collect(),
     };
     Ok(Reply::Array(out))
 }
 
 // ---- helpers ----
+
+/// A reply holding a copy of a field or value.
+fn bulk(b: &[u8]) -> Reply {
+    Reply::Bulk(Bytes::copy_from_slice(b))
+}
 
 /// The `numfields` error of HTTL, HPERSIST, HGETDEL and HGETEX.
 const NUMFIELDS_POSITIVE: &str = "ERR Number of fields must be a positive integer";
@@ -522,8 +517,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, mut args: Args<'_>, cmd: &str) -> Result<usize, 
     }
     let now = ctx.now;
     let h = ctx.db.get_or_create_as::<Hash>(key, now)?;
-    let created =
-        pairs.chunks_exact(2).filter(|p| h.set(&p[0], super::strings::copy(&p[1]))).count();
+    let created = pairs.chunks_exact(2).filter(|p| h.set(&p[0], &p[1])).count();
     ctx.mark_dirty(pairs.len() as u64 / 2);
     Ok(created)
 }

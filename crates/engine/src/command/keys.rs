@@ -33,7 +33,7 @@ pub(super) fn copy(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     if !replace && ctx.db.contains(dst, now) {
         return Ok(Reply::Int(0));
     }
-    ctx.db.insert(dst.clone(), entry, now);
+    ctx.db.insert(dst, entry, now);
     ctx.mark_dirty(1);
     ctx.signal_ready(dst);
     Ok(Reply::Int(1))
@@ -78,7 +78,7 @@ pub(super) fn keys(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
         .db
         .iter()
         .filter(|(k, e)| !e.is_expired(now) && (all || glob_match(pattern, k, false)))
-        .map(|(k, _)| Reply::Bulk(k.clone()))
+        .map(|(k, _)| Reply::Bulk(k.to_bytes()))
         .collect();
     Ok(Reply::Array(out))
 }
@@ -86,7 +86,7 @@ pub(super) fn keys(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
 pub(super) fn persist(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let now = ctx.now;
-    let has_ttl = ctx.db.get(key, now).is_some_and(|e| e.expire_at.is_some());
+    let has_ttl = ctx.db.get(key, now).is_some_and(|e| e.expire_at().is_some());
     if has_ttl {
         ctx.db.set_expire(key, None, now);
         ctx.mark_dirty(1);
@@ -132,7 +132,7 @@ pub(super) fn scan(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     let mut out = Vec::new();
     let cursor = ctx.db.scan(cursor, opts.count, now, |k, e| {
         if opts.matches(k, e.value.type_name()) {
-            out.push(Reply::Bulk(k.clone()));
+            out.push(Reply::Bulk(Bytes::copy_from_slice(k)));
             if opts.with_type {
                 out.push(Reply::bulk(e.value.type_name()));
             }
@@ -197,7 +197,7 @@ fn expire_generic(
     let at = unit.absolute_ms(n, ctx.now, cmd)?;
     let now = ctx.now;
     let Some(entry) = ctx.db.get(key, now) else { return Ok(Reply::Int(0)) };
-    let current = entry.expire_at;
+    let current = entry.expire_at();
     let allowed = match current {
         None => !xx && !gt,
         Some(cur) => !nx && (!gt || at > cur as i64) && (!lt || at < cur as i64),
@@ -225,7 +225,7 @@ fn ttl_generic(
     let now = ctx.now;
     Ok(Reply::Int(match ctx.db.get(key, now) {
         None => -2,
-        Some(e) => match e.expire_at {
+        Some(e) => match e.expire_at() {
             None => -1,
             Some(at) => f(at, now),
         },
@@ -246,7 +246,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, nx: bool) -> Result<Rep
         return Ok(Reply::Int(0));
     }
     let entry = ctx.db.remove(src, now).expect("checked above");
-    ctx.db.insert(dst.clone(), entry, now);
+    ctx.db.insert(dst, entry, now);
     ctx.mark_dirty(1);
     ctx.signal_ready(dst);
     Ok(if nx { Reply::Int(1) } else { Reply::OK })

@@ -7,7 +7,6 @@ use rand::Rng;
 
 use super::args::parse_i64;
 use super::keys::{ScanOptions, parse_cursor};
-use super::strings::copy;
 use super::{Args, Ctx};
 use crate::dict::Dict;
 use crate::error::CommandError;
@@ -39,7 +38,7 @@ pub(super) fn sadd(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
         None => {
             let mut set = Set::default();
             let added = add_all(&mut set, members);
-            ctx.db.insert(copy(key), Entry::new(Value::Set(set)), now);
+            ctx.db.insert(key, Entry::new(Value::Set(Box::new(set))), now);
             added
         }
     };
@@ -180,7 +179,7 @@ pub(super) fn smove(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
         None => {
             let mut set = Set::default();
             set.insert(member);
-            ctx.db.insert(copy(dst), Entry::new(Value::Set(set)), now);
+            ctx.db.insert(dst, Entry::new(Value::Set(Box::new(set))), now);
             true
         }
     };
@@ -480,7 +479,7 @@ fn store(ctx: &mut Ctx<'_>, dst: &Bytes, result: Set) -> Reply {
     let now = ctx.now;
     let n = result.len();
     if n > 0 {
-        ctx.db.insert(copy(dst), Entry::new(Value::Set(result)), now);
+        ctx.db.insert(dst, Entry::new(Value::Set(Box::new(result))), now);
         ctx.mark_dirty(1);
     } else if ctx.db.remove(dst, now).is_some() {
         ctx.mark_dirty(1);

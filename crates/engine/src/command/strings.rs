@@ -1,6 +1,6 @@
 //! The string family: GET, SET and friends, counters, ranges.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use larder_resp::Reply;
 
 use super::args::parse_i64;
@@ -8,7 +8,7 @@ use super::{Args, Ctx};
 use crate::error::CommandError;
 use crate::keyspace::Entry;
 use crate::ldouble;
-use crate::value::Value;
+use crate::value::{CompactBytes, Value};
 
 /// Redis's `proto-max-bulk-len`: the largest string a command may build.
 pub const MAX_STRING: usize = 512 * 1024 * 1024;
@@ -17,19 +17,19 @@ pub(super) fn append(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     let key = args.next_key()?;
     let tail = args.next_bytes()?;
     let now = ctx.now;
-    let len = match ctx.db.get_mut_as::<Bytes>(key, now)? {
+    let len = match ctx.db.get_mut_as::<CompactBytes>(key, now)? {
         Some(s) => {
             if s.len() + tail.len() > MAX_STRING {
                 return Err(CommandError::StringTooLong);
             }
-            let mut b = BytesMut::with_capacity(s.len() + tail.len());
+            let mut b = Vec::with_capacity(s.len() + tail.len());
             b.extend_from_slice(s);
             b.extend_from_slice(tail);
-            *s = b.freeze();
+            *s = CompactBytes::from_vec(b);
             s.len()
         }
         None => {
-            ctx.db.insert(key.clone(), Entry::new(Value::Str(copy(tail))), now);
+            ctx.db.insert(key, Entry::new(Value::string(tail)), now);
             tail.len()
         }
     };
@@ -121,7 +121,7 @@ pub(super) fn getset(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
     let key = args.next_key()?;
     let value = args.next_bytes()?;
     let old = get_string(ctx, key)?;
-    ctx.db.insert(key.clone(), Entry::new(Value::Str(copy(value))), ctx.now);
+    ctx.db.insert(key, Entry::new(Value::string(value)), ctx.now);
     ctx.mark_dirty(1);
     Ok(Reply::bulk_or_nil(old))
 }
@@ -150,9 +150,9 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply
     let text = Bytes::from(incr_float_text(current, by)?);
     let now = ctx.now;
     match ctx.db.get_mut(key, now) {
-        Some(e) => e.value = Value::Str(text.clone()),
+        Some(e) => e.value = Value::string(&text),
         None => {
-            ctx.db.insert(key.clone(), Entry::new(Value::Str(text.clone())), now);
+            ctx.db.insert(key, Entry::new(Value::string(&text)), now);
         }
     }
     ctx.mark_dirty(1);
@@ -171,7 +171,7 @@ pub(super) fn mget(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     let out = keys
         .iter()
         .map(|k| match ctx.db.get(k, now) {
-            Some(Entry { value: Value::Str(s), .. }) => Reply::Bulk(s.clone()),
+            Some(Entry { value: Value::Str(s), .. }) => Reply::Bulk(s.to_bytes()),
             _ => Reply::Nil,
         })
         .collect();
@@ -184,7 +184,7 @@ pub(super) fn mset(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
         return Err(CommandError::WrongArity("mset".into()));
     }
     for kv in pairs.chunks_exact(2) {
-        ctx.db.insert(kv[0].clone(), Entry::new(Value::Str(copy(&kv[1]))), ctx.now);
+        ctx.db.insert(&kv[0], Entry::new(Value::string(&kv[1])), ctx.now);
     }
     ctx.mark_dirty(pairs.len() as u64 / 2);
     Ok(Reply::OK)
@@ -200,7 +200,7 @@ pub(super) fn msetnx(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
         return Ok(Reply::Int(0));
     }
     for kv in pairs.chunks_exact(2) {
-        ctx.db.insert(kv[0].clone(), Entry::new(Value::Str(copy(&kv[1]))), now);
+        ctx.db.insert(&kv[0], Entry::new(Value::string(&kv[1])), now);
     }
     ctx.mark_dirty(pairs.len() as u64 / 2);
     Ok(Reply::Int(1))
@@ -228,7 +228,7 @@ pub(super) fn setnx(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     if ctx.db.contains(key, ctx.now) {
         return Ok(Reply::Int(0));
     }
-    ctx.db.insert(key.clone(), Entry::new(Value::Str(copy(value))), ctx.now);
+    ctx.db.insert(key, Entry::new(Value::string(value)), ctx.now);
     ctx.mark_dirty(1);
     Ok(Reply::Int(1))
 }
@@ -249,7 +249,7 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, C
         return Err(CommandError::StringTooLong);
     }
     let current = current.unwrap_or_default();
-    let mut b = BytesMut::from(&current[..]);
+    let mut b = current.to_vec();
     if b.len() < offset + patch.len() {
         b.resize(offset + patch.len(), 0);
     }
@@ -257,9 +257,9 @@ pub(super) fn setrange(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, C
     let len = b.len();
     let now = ctx.now;
     match ctx.db.get_mut(key, now) {
-        Some(e) => e.value = Value::Str(b.freeze()),
+        Some(e) => e.value = Value::Str(CompactBytes::from_vec(b)),
         None => {
-            ctx.db.insert(key.clone(), Entry::new(Value::Str(b.freeze())), now);
+            ctx.db.insert(key, Entry::new(Value::Str(CompactBytes::from_vec(b))), now);
         }
     }
     ctx.mark_dirty(1);
@@ -275,7 +275,7 @@ pub(super) fn strlen(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
 
 /// The string at `key`: `None` if missing, `WRONGTYPE` if it holds another type.
 pub(crate) fn get_string(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, CommandError> {
-    Ok(ctx.db.get_as::<Bytes>(key, ctx.now)?.cloned())
+    Ok(ctx.db.get_as::<CompactBytes>(key, ctx.now)?.map(CompactBytes::to_bytes))
 }
 
 /// Copies an argument into its own allocation, so a stored value never pins a large request buffer.
@@ -288,18 +288,29 @@ pub(crate) fn int_bytes(n: i64) -> Bytes {
     Bytes::from(n.to_string())
 }
 
+/// The decimal text of an integer as a stored string, built without an allocation.
+fn int_value(n: i64) -> CompactBytes {
+    use std::io::Write;
+    let mut buf = [0u8; 20];
+    let mut w = &mut buf[..];
+    // An i64 takes at most 20 characters: the write cannot fail.
+    let _ = write!(w, "{n}");
+    let len = 20 - w.len();
+    CompactBytes::new(&buf[..len])
+}
+
 fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> Result<Reply, CommandError> {
     let now = ctx.now;
-    let current = match ctx.db.get_as::<Bytes>(key, now)? {
+    let current = match ctx.db.get_as::<CompactBytes>(key, now)? {
         Some(s) => parse_i64(s).ok_or(CommandError::NotInteger)?,
         None => 0,
     };
     let v = current.checked_add(by).ok_or(CommandError::Overflow)?;
-    let text = int_bytes(v);
+    let text = int_value(v);
     match ctx.db.get_mut(key, now) {
         Some(e) => e.value = Value::Str(text),
         None => {
-            ctx.db.insert(key.clone(), Entry::new(Value::Str(text)), now);
+            ctx.db.insert(key, Entry::new(Value::Str(text)), now);
         }
     }
     ctx.mark_dirty(1);
@@ -476,15 +487,11 @@ impl SetOptions {
         }
         let expire_at = match self.expire {
             None => None,
-            Some(Expiry::KeepTtl) => ctx.db.get(key, now).and_then(|e| e.expire_at),
+            Some(Expiry::KeepTtl) => ctx.db.get(key, now).and_then(Entry::expire_at),
             Some(Expiry::At(at)) => Some(at.max(0) as u64),
         };
-        let value = copy(value);
-        ctx.db.insert(
-            key.clone(),
-            Entry { value: Value::Str(value.clone()), expire_at, access: 0 },
-            now,
-        );
+        ctx.db.insert(key, Entry::with_expiry(Value::string(value), expire_at), now);
+        let value = value.clone();
         ctx.mark_dirty(1);
         let mut argv = vec![Bytes::from_static(b"SET"), key.clone(), value];
         match self.expire {

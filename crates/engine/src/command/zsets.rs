@@ -367,7 +367,7 @@ fn store_result(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet) -> Reply {
         return Reply::Int(0);
     }
     let n = z.len();
-    ctx.db.insert(copy(dst), Entry::new(Value::ZSet(z)), now);
+    ctx.db.insert(dst, Entry::new(Value::ZSet(Box::new(z))), now);
     ctx.mark_dirty(1);
     ctx.signal_ready(dst);
     Reply::Int(n as i64)

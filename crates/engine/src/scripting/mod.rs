@@ -1170,6 +1170,7 @@ mod tests {
             info: Default::default(),
             aof: None,
             rewrite_requested: false,
+            memory: Default::default(),
         };
         let mut ctx = Ctx {
             db: &mut db,
