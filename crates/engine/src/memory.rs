@@ -201,7 +201,10 @@ pub(crate) fn entry_usage(key: &[u8], entry: &crate::keyspace::Entry, samples: u
     } else {
         0
     };
-    size_class(Dict::<CompactBytes, crate::keyspace::Entry>::node_size()) + key_heap + value + expiry
+    size_class(Dict::<CompactBytes, crate::keyspace::Entry>::node_size())
+        + key_heap
+        + value
+        + expiry
 }
 
 /// Heap bytes a [`CompactBytes`](crate::compact::CompactBytes) owns: none when inline, else its
@@ -211,7 +214,9 @@ pub(crate) fn compact_heap(b: &crate::compact::CompactBytes) -> usize {
     match b {
         CompactBytes::Inline { .. } => 0,
         CompactBytes::Boxed(x) => bytes_heap(x.len()),
-        CompactBytes::Shared(x) => size_class(std::mem::size_of::<bytes::Bytes>()) + bytes_heap(x.len()),
+        CompactBytes::Shared(x) => {
+            size_class(std::mem::size_of::<bytes::Bytes>()) + bytes_heap(x.len())
+        }
     }
 }
 
