@@ -190,3 +190,82 @@ async fn memory_usage_and_info_memory() {
     }
     srv.stop().await;
 }
+
+/// A receiver that answers 200 to every request and sends each request's text down a channel.
+async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut len = 0;
+                // Headers, then as much body as Content-Length says (small bodies: one or two reads).
+                loop {
+                    let n = sock.read(&mut buf[len..]).await.unwrap_or(0);
+                    len += n;
+                    let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+                    let done = text.split_once("\r\n\r\n").is_some_and(|(head, body)| {
+                        let want = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        body.len() >= want
+                    });
+                    if n == 0 || done {
+                        let _ = tx.send(text);
+                        break;
+                    }
+                }
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn queue_deliveries_drain_over_the_limit() {
+    let _turn = TURN.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = server(dir.path(), MemoryConfig::default()).await;
+    let mut c = con(&srv).await;
+    let (hook, mut delivered) = receiver().await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v2/publish/{hook}", srv.http_url()))
+        .bearer_auth(QSTASH_TOKEN)
+        .header("Upstash-Delay", "1s")
+        .body("drain me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{:?}", resp.text().await);
+    // Over the limit before the message is due: claiming, delivering and acknowledging still run.
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "1"]).await.unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(15), delivered.recv())
+        .await
+        .expect("the message is delivered over the limit")
+        .unwrap();
+    assert!(got.ends_with("drain me"), "{got}");
+    // ... and acknowledged: the message is gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let keys: Vec<String> = q(&mut c, &["KEYS", "qstash:*:msg:*"]).await.unwrap();
+        if keys.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still stored: {keys:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "0"]).await.unwrap();
+    srv.stop().await;
+}

@@ -16,6 +16,11 @@ fn free_port() -> u16 {
 
 /// Starts the binary and reads its stdout up to the end of the `.env` block.
 fn start(dir: &std::path::Path) -> (Child, Vec<String>) {
+    start_with(dir, &[])
+}
+
+/// [`start`] with extra flags.
+fn start_with(dir: &std::path::Path, extra: &[&str]) -> (Child, Vec<String>) {
     let mut child = larder()
         .args([
             "--http",
@@ -26,6 +31,7 @@ fn start(dir: &std::path::Path) -> (Child, Vec<String>) {
         .arg("--data-dir")
         .arg(dir)
         .args(["--log", "warn"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -79,6 +85,10 @@ fn help_explains_every_flag() {
         "--data-dir",
         "--config",
         "--max-request-size",
+        "--maxmemory",
+        "--maxmemory-policy",
+        "--maxmemory-samples",
+        "allkeys-lru",
         "LARDER_TOKEN",
     ] {
         assert!(text.contains(flag), "--help does not mention {flag}:\n{text}");
@@ -156,4 +166,50 @@ fn config_file_and_environment() {
         larder().env("LARDER_TOKEN", "short").arg("--data-dir").arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--token must be at least 8 characters"));
+}
+
+#[tokio::test]
+async fn memory_flags_file_and_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("larder.toml");
+    std::fs::write(&cfg, "maxmemory = \"64MB\"\nmaxmemory_policy = \"allkeys-lfu\"\n").unwrap();
+    let cfg = cfg.to_string_lossy().into_owned();
+    let (child, lines) = start_with(dir.path(), &["--config", &cfg, "--maxmemory-samples", "7"]);
+    let url = value(&lines, "UPSTASH_REDIS_REST_URL").to_string();
+    let token = value(&lines, "UPSTASH_REDIS_REST_TOKEN").to_string();
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/"))
+        .bearer_auth(&token)
+        .body(r#"["INFO", "memory"]"#)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let info = body["result"].as_str().unwrap().to_string();
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("{name} in {info}"))
+            .to_string()
+    };
+    assert_eq!(field("maxmemory"), (64u64 << 20).to_string());
+    assert_eq!(field("maxmemory_human"), "64.00M");
+    assert_eq!(field("maxmemory_policy"), "allkeys-lfu");
+    assert_eq!(field("maxmemory_samples"), "7");
+    assert!(field("mem_allocator").starts_with("jemalloc"), "{info}");
+    // The binary counts its heap: a real figure, below the resident set.
+    let used: u64 = field("used_memory").parse().unwrap();
+    let rss: u64 = field("used_memory_rss").parse().unwrap();
+    assert!(used > 100_000 && used < rss, "{info}");
+    assert!(sigterm_and_wait(child).success());
+
+    for (flag, value, why) in [
+        ("--maxmemory", "12tb", "invalid --maxmemory"),
+        ("--maxmemory-policy", "lru", "--maxmemory-policy"),
+        ("--maxmemory-samples", "0", "--maxmemory-samples"),
+    ] {
+        let out = larder().args([flag, value]).arg("--data-dir").arg(dir.path()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(why), "{flag} {value}");
+    }
 }
