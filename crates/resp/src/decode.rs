@@ -120,15 +120,21 @@ fn decode_multibulk(
         _ => return Err(DecodeError::InvalidMultibulkLength),
     };
 
-    // Pass 1: is the whole request there? Validates every header, touches no data.
+    // Pass 1: is the whole request there? Validates every header, touches no data. The first arguments'
+    // positions are kept for pass 2 (most commands have few), the others are parsed again there.
+    const KEPT: usize = 16;
+    let mut spans = [(0usize, 0usize); KEPT];
     let mut pos = body;
-    for _ in 0..count {
+    for i in 0..count {
         let Some((start, len)) = bulk_header(data, pos, limits)? else {
             return Ok(None);
         };
         let avail = data.len() - start;
         if avail < len || avail - len < 2 {
             return Ok(None);
+        }
+        if i < KEPT {
+            spans[i] = (start, len);
         }
         pos = start + len + 2;
     }
@@ -137,10 +143,15 @@ fn decode_multibulk(
     let frame = buf.split_to(pos).freeze();
     let mut argv = Vec::with_capacity(count);
     let mut pos = body;
-    for _ in 0..count {
-        // Cannot fail or be incomplete: pass 1 checked these very bytes.
-        let Some((start, len)) = bulk_header(&frame, pos, limits)? else {
-            return Err(DecodeError::InvalidBulkLength);
+    for i in 0..count {
+        let (start, len) = if i < KEPT {
+            spans[i]
+        } else {
+            // Cannot fail or be incomplete: pass 1 checked these very bytes.
+            let Some(span) = bulk_header(&frame, pos, limits)? else {
+                return Err(DecodeError::InvalidBulkLength);
+            };
+            span
         };
         argv.push(frame.slice(start..start + len));
         pos = start + len + 2;

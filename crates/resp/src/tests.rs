@@ -116,6 +116,16 @@ fn multibulk_basic() {
 }
 
 #[test]
+fn multibulk_many_args() {
+    // More arguments than the decoder keeps positions for between its two passes.
+    for n in [15, 16, 17, 40] {
+        let args: Vec<Bytes> =
+            (0..n).map(|i| Bytes::from(format!("arg{i}").repeat(i % 3))).collect();
+        assert_eq!(req(&multibulk(&args)), Ok(Some(args.clone())), "{n} arguments");
+    }
+}
+
+#[test]
 fn multibulk_binary_and_empty_args() {
     assert_eq!(
         req(b"*3\r\n$0\r\n\r\n$2\r\n\r\n\r\n$1\r\n\0\r\n"),

@@ -54,9 +54,26 @@ impl App {
     /// after every write and between any two responses.
     pub fn sync_token(&self, dirty: Option<u64>) -> HeaderValue {
         let n = self.responses.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{:x}-{:x}", dirty.unwrap_or(0), n))
-            .expect("hex digits are a valid header value")
+        sync_token_value(dirty.unwrap_or(0), n)
     }
+}
+
+/// `{dirty:x}-{n:x}` as a header value, without the formatting machinery (it is on every REST response).
+fn sync_token_value(dirty: u64, n: u64) -> HeaderValue {
+    let mut buf = [0u8; 33];
+    let mut len = 0;
+    for (i, v) in [dirty, n].into_iter().enumerate() {
+        if i > 0 {
+            buf[len] = b'-';
+            len += 1;
+        }
+        let digits = (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
+        for d in (0..digits).rev() {
+            buf[len] = b"0123456789abcdef"[((v >> (4 * d)) & 0xf) as usize];
+            len += 1;
+        }
+    }
+    HeaderValue::from_bytes(&buf[..len]).expect("hex digits are a valid header value")
 }
 
 /// A running server.
@@ -276,4 +293,14 @@ pub fn env_block(running: &Running) -> String {
         s.push_str(&format!("REDIS_URL=redis://default:{}@{}\n", c.token, a));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sync_token_value() {
+        for (d, n) in [(0, 0), (1, 15), (0xabc, 0x10), (u64::MAX, u64::MAX), (1 << 63, 7)] {
+            assert_eq!(super::sync_token_value(d, n), format!("{d:x}-{n:x}").as_str());
+        }
+    }
 }

@@ -72,6 +72,22 @@ impl<'a> Args<'a> {
         r
     }
 
+    /// `numkeys key [key ...] arg [arg ...]`, as EVAL, EVALSHA and FCALL take them: the rest of the
+    /// arguments split into keys and arguments, with Redis's errors for a bad `numkeys`.
+    pub fn keys_and_args(&mut self) -> Result<(&'a [Bytes], &'a [Bytes]), CommandError> {
+        let numkeys = self.next_i64()?;
+        let rest = self.rest();
+        if numkeys > rest.len() as i64 {
+            return Err(CommandError::custom(
+                "ERR Number of keys can't be greater than number of args",
+            ));
+        }
+        if numkeys < 0 {
+            return Err(CommandError::custom("ERR Number of keys can't be negative"));
+        }
+        Ok(rest.split_at(numkeys as usize))
+    }
+
     /// Fails with a syntax error if arguments are left.
     pub fn finish(&self) -> Result<(), CommandError> {
         if self.is_empty() { Ok(()) } else { Err(CommandError::Syntax) }
@@ -155,5 +171,32 @@ mod tests {
         assert_eq!(parse_f64(b"abc"), None);
         assert_eq!(parse_f64(b"0x10"), Some(16.0));
         assert_eq!(parse_f64(b"1e400"), None);
+    }
+
+    #[test]
+    fn keys_and_args() {
+        let argv: Vec<Bytes> =
+            ["EVAL", "body", "2", "k1", "k2", "a1"].iter().map(|s| Bytes::from(*s)).collect();
+        let mut args = Args::new(&argv);
+        args.next_bytes().unwrap();
+        let (keys, rest) = args.keys_and_args().unwrap();
+        assert_eq!((keys, rest), (&argv[3..5], &argv[5..]));
+        let split = |n: &str| {
+            let argv: Vec<Bytes> = ["FCALL", "f", n, "k"]
+                .iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect();
+            let mut args = Args::new(&argv);
+            args.next_bytes().unwrap();
+            args.keys_and_args().map(|(k, a)| (k.len(), a.len())).map_err(|e| e.to_string())
+        };
+        assert_eq!(split("0"), Ok((0, 1)));
+        assert_eq!(split("1"), Ok((1, 0)));
+        assert_eq!(
+            split("2").unwrap_err(),
+            "ERR Number of keys can't be greater than number of args"
+        );
+        assert_eq!(split("-1").unwrap_err(), "ERR Number of keys can't be negative");
+        assert_eq!(split("x").unwrap_err(), "ERR value is not an integer or out of range");
     }
 }

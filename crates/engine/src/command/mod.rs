@@ -180,7 +180,10 @@ impl CommandSpec {
 
 /// Finds a command by name, ignoring ASCII case, without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+    // foldhash rather than SipHash: the names are our own, and this runs for every command.
+    static INDEX: OnceLock<
+        HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::FixedState>,
+    > = OnceLock::new();
     let index = INDEX.get_or_init(|| COMMANDS.iter().map(|c| (c.lower.as_bytes(), c)).collect());
     if name.len() > 32 {
         return None;

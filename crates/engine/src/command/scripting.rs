@@ -1,11 +1,11 @@
-//! The scripting family: EVAL, EVALSHA and their read-only variants, SCRIPT.
+//! The scripting family: EVAL, EVALSHA and their read-only variants, SCRIPT, FCALL, FCALL_RO and FUNCTION.
 
 use bytes::Bytes;
 use larder_resp::Reply;
 
 use super::{Args, Ctx};
 use crate::error::CommandError;
-use crate::scripting::{ScriptFlags, Source};
+use crate::scripting::{ScriptFlags, Scripting, Source};
 
 /// `EVAL script numkeys [key ...] [arg ...]`
 pub(super) fn eval(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
@@ -29,78 +29,42 @@ pub(super) fn eval_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, Comman
 
 /// `SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP`
 pub(super) fn script(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
-    let sub = args.next_bytes()?;
-    let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());
-    let wrong = || super::subcommand_arity("script", sub);
     // A read-only token may check the cache but not change it.
-    if ctx.client.readonly && !(is("EXISTS") || is("HELP")) {
-        return Err(CommandError::NoPerm(format!(
-            "script|{}",
-            String::from_utf8_lossy(sub).to_ascii_lowercase()
-        )));
-    }
-    let scripting = ctx
-        .server
-        .scripting
-        .as_mut()
-        .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
-    if is("LOAD") {
-        if args.remaining() != 1 {
-            return Err(wrong());
-        }
+    let sub = Subcommand::read(ctx, &mut args, "script", &["EXISTS", "HELP"])?;
+    let scripting = lua_state(ctx)?;
+    if sub.is("LOAD") {
+        sub.arity(args.remaining() == 1)?;
         let sha = scripting.load(args.next_bytes()?)?;
         Ok(Reply::Bulk(Bytes::from(sha)))
-    } else if is("EXISTS") {
+    } else if sub.is("EXISTS") {
         let shas = args.rest();
-        if shas.is_empty() {
-            return Err(wrong());
-        }
+        sub.arity(!shas.is_empty())?;
         Ok(Reply::Array(shas.iter().map(|s| Reply::Int(scripting.exists(s) as i64)).collect()))
-    } else if is("FLUSH") {
-        if args.remaining() > 1 {
-            return Err(wrong());
-        }
-        if !args.is_empty() && args.keyword(&["ASYNC", "SYNC"]).is_none() {
-            return Err(CommandError::custom("ERR SCRIPT FLUSH only support SYNC|ASYNC option"));
-        }
+    } else if sub.is("FLUSH") {
+        sub.flush_mode(&mut args, "ERR SCRIPT FLUSH only support SYNC|ASYNC option")?;
         scripting.flush();
         Ok(Reply::OK)
-    } else if is("KILL") {
-        if !args.is_empty() {
-            return Err(wrong());
-        }
-        // Under the engine lock no script is running; a busy script is killed by the front ends through
-        // `ScriptControl` without the lock.
-        let reply = scripting.control().kill();
-        match reply {
-            Reply::Error(e) => Err(CommandError::custom(e)),
-            other => Ok(other),
-        }
-    } else if is("HELP") {
-        Ok(Reply::Array(
-            [
-                "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "EXISTS <sha1> [<sha1> ...]",
-                "    Return information about the existence of the scripts in the script cache.",
-                "FLUSH [ASYNC|SYNC]",
-                "    Flush the Lua scripts cache.",
-                "KILL",
-                "    Kill the currently executing Lua script.",
-                "LOAD <script>",
-                "    Load a script into the scripts cache without executing it.",
-            ]
-            .iter()
-            .map(|l| Reply::simple_owned(l))
-            .collect(),
-        ))
+    } else if sub.is("KILL") {
+        sub.arity(args.is_empty())?;
+        kill(scripting)
+    } else if sub.is("HELP") {
+        Ok(help(&[
+            "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+        ]))
     } else {
-        Err(CommandError::UnknownSubcommand {
-            cmd: "SCRIPT".into(),
-            sub: crate::error::sanitize(sub, 128),
-        })
+        Err(sub.unknown())
     }
 }
 
+/// EVAL and its variants: the script (its body, or its SHA1 with `by_sha`), then keys and arguments.
 fn run(
     ctx: &mut Ctx<'_>,
     mut args: Args<'_>,
@@ -108,27 +72,10 @@ fn run(
     read_only: bool,
 ) -> Result<Reply, CommandError> {
     let script = args.next_bytes()?;
-    let numkeys = args.next_i64()?;
-    let rest = args.rest();
-    if numkeys > rest.len() as i64 {
-        return Err(CommandError::custom(
-            "ERR Number of keys can't be greater than number of args",
-        ));
-    }
-    if numkeys < 0 {
-        return Err(CommandError::custom("ERR Number of keys can't be negative"));
-    }
-    let (keys, argv) = rest.split_at(numkeys as usize);
+    let (keys, argv) = args.keys_and_args()?;
     check_memory_at_start(ctx, script)?;
-    let mut scripting = ctx
-        .server
-        .scripting
-        .take()
-        .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
     let source = if by_sha { Source::Sha(script) } else { Source::Body(script) };
-    let result = scripting.run(ctx, source, keys, argv, read_only);
-    ctx.server.scripting = Some(scripting);
-    result
+    with_lua_state(ctx, |scripting, ctx| scripting.run(ctx, source, keys, argv, read_only))
 }
 
 /// `FCALL function numkeys [key ...] [arg ...]`
@@ -143,35 +90,21 @@ pub(super) fn fcall_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, Comma
 
 /// `FUNCTION LOAD|LIST|DELETE|FLUSH|STATS|KILL|HELP`
 pub(super) fn function(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
-    let sub = args.next_bytes()?;
-    let is = |w: &str| sub.eq_ignore_ascii_case(w.as_bytes());
-    let wrong = || super::subcommand_arity("function", sub);
     // A read-only token may list libraries but not change them.
-    if ctx.client.readonly && !(is("LIST") || is("STATS") || is("HELP")) {
-        return Err(CommandError::NoPerm(format!(
-            "function|{}",
-            String::from_utf8_lossy(sub).to_ascii_lowercase()
-        )));
+    let sub = Subcommand::read(ctx, &mut args, "function", &["LIST", "STATS", "HELP"])?;
+    // FUNCTION LOAD may grow memory (Redis flags the subcommand DENYOOM).
+    if sub.is("LOAD") && ctx.server.memory.oom {
+        return Err(crate::memory::oom_error());
     }
-    let scripting = ctx
-        .server
-        .scripting
-        .as_mut()
-        .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
-    if is("LOAD") {
-        // FUNCTION LOAD may grow memory (Redis flags the subcommand DENYOOM).
-        if ctx.server.memory.oom {
-            return Err(crate::memory::oom_error());
-        }
+    let scripting = lua_state(ctx)?;
+    if sub.is("LOAD") {
         let replace = args.remaining() == 2 && args.keyword(&["REPLACE"]).is_some();
-        if args.remaining() != 1 {
-            return Err(wrong());
-        }
+        sub.arity(args.remaining() == 1)?;
         let code = args.next_bytes()?;
         let name = scripting.load_library(code, replace)?;
         ctx.mark_dirty(1);
         Ok(Reply::Bulk(Bytes::from(name)))
-    } else if is("LIST") {
+    } else if sub.is("LIST") {
         let mut with_code = false;
         let mut pattern = None;
         while let Some(w) = args.next_word() {
@@ -189,87 +122,49 @@ pub(super) fn function(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, C
             }
         }
         Ok(scripting.list_libraries(pattern.map(|p| &p[..]), with_code))
-    } else if is("DELETE") {
-        if args.remaining() != 1 {
-            return Err(wrong());
-        }
+    } else if sub.is("DELETE") {
+        sub.arity(args.remaining() == 1)?;
         if !scripting.delete_library(args.next_bytes()?) {
             return Err(CommandError::custom("ERR Library not found"));
         }
         ctx.mark_dirty(1);
         Ok(Reply::OK)
-    } else if is("FLUSH") {
-        if args.remaining() > 1 {
-            return Err(wrong());
-        }
-        if !args.is_empty() && args.keyword(&["ASYNC", "SYNC"]).is_none() {
-            return Err(CommandError::custom("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"));
-        }
+    } else if sub.is("FLUSH") {
+        sub.flush_mode(&mut args, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")?;
         scripting.flush_libraries();
         ctx.mark_dirty(1);
         Ok(Reply::OK)
-    } else if is("STATS") {
-        if !args.is_empty() {
-            return Err(wrong());
-        }
+    } else if sub.is("STATS") {
+        sub.arity(args.is_empty())?;
         Ok(scripting.function_stats())
-    } else if is("KILL") {
-        if !args.is_empty() {
-            return Err(wrong());
-        }
-        match scripting.control().kill() {
-            Reply::Error(e) => Err(CommandError::custom(e)),
-            other => Ok(other),
-        }
-    } else if is("HELP") {
-        Ok(Reply::Array(
-            [
-                "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "LOAD [REPLACE] <FUNCTION CODE>",
-                "DELETE <LIBRARY NAME>",
-                "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
-                "FLUSH [ASYNC|SYNC]",
-                "STATS",
-                "KILL",
-            ]
-            .iter()
-            .map(|l| Reply::simple_owned(l))
-            .collect(),
-        ))
+    } else if sub.is("KILL") {
+        sub.arity(args.is_empty())?;
+        kill(scripting)
+    } else if sub.is("HELP") {
+        Ok(help(&[
+            "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "DELETE <LIBRARY NAME>",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "FLUSH [ASYNC|SYNC]",
+            "STATS",
+            "KILL",
+        ]))
     } else {
-        Err(CommandError::UnknownSubcommand {
-            cmd: "FUNCTION".into(),
-            sub: crate::error::sanitize(sub, 128),
-        })
+        Err(sub.unknown())
     }
 }
 
+/// FCALL and FCALL_RO: the function's name, then keys and arguments.
 fn call_function(
     ctx: &mut Ctx<'_>,
     mut args: Args<'_>,
     read_only: bool,
 ) -> Result<Reply, CommandError> {
     let name = args.next_bytes()?;
-    let numkeys = args.next_i64()?;
-    let rest = args.rest();
-    if numkeys > rest.len() as i64 {
-        return Err(CommandError::custom(
-            "ERR Number of keys can't be greater than number of args",
-        ));
-    }
-    if numkeys < 0 {
-        return Err(CommandError::custom("ERR Number of keys can't be negative"));
-    }
-    let (keys, argv) = rest.split_at(numkeys as usize);
+    let (keys, argv) = args.keys_and_args()?;
     check_memory_at_start(ctx, name)?;
-    let mut scripting = ctx
-        .server
-        .scripting
-        .take()
-        .ok_or_else(|| CommandError::custom("ERR scripting is not available"))?;
-    let result = scripting.call_function(ctx, name, keys, argv, read_only);
-    ctx.server.scripting = Some(scripting);
-    result
+    with_lua_state(ctx, |scripting, ctx| scripting.call_function(ctx, name, keys, argv, read_only))
 }
 
 /// The flags of the script a script command runs: `target` is EVAL's body, EVALSHA's SHA1 or FCALL's
@@ -300,4 +195,93 @@ fn check_memory_at_start(ctx: &mut Ctx<'_>, target: &[u8]) -> Result<(), Command
     }
     ctx.server.memory.script_allow_oom = flags.shebang && flags.allow_oom;
     Ok(())
+}
+
+/// The subcommand of SCRIPT or FUNCTION.
+struct Subcommand<'a> {
+    /// The command, lower case.
+    cmd: &'static str,
+    name: &'a Bytes,
+}
+
+impl<'a> Subcommand<'a> {
+    /// Reads the subcommand of `cmd` (lower case) and refuses it to a client with the read-only token unless
+    /// it is one of `read_only_ok`.
+    fn read(
+        ctx: &Ctx<'_>,
+        args: &mut Args<'a>,
+        cmd: &'static str,
+        read_only_ok: &[&str],
+    ) -> Result<Subcommand<'a>, CommandError> {
+        let sub = Subcommand { cmd, name: args.next_bytes()? };
+        if ctx.client.readonly && !read_only_ok.iter().any(|w| sub.is(w)) {
+            return Err(CommandError::NoPerm(format!(
+                "{cmd}|{}",
+                String::from_utf8_lossy(sub.name).to_ascii_lowercase()
+            )));
+        }
+        Ok(sub)
+    }
+
+    /// Whether it is `word` (ignoring ASCII case).
+    fn is(&self, word: &str) -> bool {
+        self.name.eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    /// Redis's wrong-number-of-arguments error for this subcommand unless `ok`.
+    fn arity(&self, ok: bool) -> Result<(), CommandError> {
+        if ok { Ok(()) } else { Err(super::subcommand_arity(self.cmd, self.name)) }
+    }
+
+    /// The optional `ASYNC|SYNC` of FLUSH (both flush at once); `error` for any other word.
+    fn flush_mode(&self, args: &mut Args<'_>, error: &'static str) -> Result<(), CommandError> {
+        self.arity(args.remaining() <= 1)?;
+        if !args.is_empty() && args.keyword(&["ASYNC", "SYNC"]).is_none() {
+            return Err(CommandError::custom(error));
+        }
+        Ok(())
+    }
+
+    /// The error for a subcommand that does not exist.
+    fn unknown(&self) -> CommandError {
+        CommandError::UnknownSubcommand {
+            cmd: self.cmd.to_ascii_uppercase(),
+            sub: crate::error::sanitize(self.name, 128),
+        }
+    }
+}
+
+/// The Lua state, for SCRIPT and FUNCTION.
+fn lua_state<'c>(ctx: &'c mut Ctx<'_>) -> Result<&'c mut Scripting, CommandError> {
+    ctx.server.scripting.as_deref_mut().ok_or_else(unavailable)
+}
+
+/// Runs `f` with the Lua state taken out of `ctx` (a script's `redis.call` needs `ctx` whole), and puts it
+/// back whatever `f` returns.
+fn with_lua_state(
+    ctx: &mut Ctx<'_>,
+    f: impl FnOnce(&mut Scripting, &mut Ctx<'_>) -> Result<Reply, CommandError>,
+) -> Result<Reply, CommandError> {
+    let mut scripting = ctx.server.scripting.take().ok_or_else(unavailable)?;
+    let result = f(&mut scripting, ctx);
+    ctx.server.scripting = Some(scripting);
+    result
+}
+
+fn unavailable() -> CommandError {
+    CommandError::custom("ERR scripting is not available")
+}
+
+/// SCRIPT KILL and FUNCTION KILL. Under the engine lock no script is running; a busy script is killed by the
+/// front ends through `ScriptControl` without the lock.
+fn kill(scripting: &Scripting) -> Result<Reply, CommandError> {
+    match scripting.control().kill() {
+        Reply::Error(e) => Err(CommandError::custom(e)),
+        other => Ok(other),
+    }
+}
+
+/// A HELP reply.
+fn help(lines: &[&str]) -> Reply {
+    Reply::Array(lines.iter().map(|l| Reply::simple_owned(l)).collect())
 }

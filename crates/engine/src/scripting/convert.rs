@@ -60,7 +60,7 @@ pub(crate) fn lua_number_to_int(x: f64) -> i64 {
 pub(crate) fn lua_to_argv<'a>(
     values: impl ExactSizeIterator<Item = &'a Value>,
 ) -> Option<Vec<Bytes>> {
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(values.len() * 16);
     let mut ends = Vec::with_capacity(values.len());
     for v in values {
         match v {

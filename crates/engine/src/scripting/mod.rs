@@ -284,12 +284,26 @@ local fenv = setmetatable({}, {
   __newindex = function() error("Attempt to modify a readonly table", 2) end,
   __metatable = false,
 })
--- Runs f under the error handler. For a run, call and pcall are this run's redis.call and redis.pcall, and
--- keys and args become KEYS and ARGV (script) or f's parameters (function); set here rather than from
--- Rust, where each table write is an API call.
-local runner = function(f, call, pcall, script, keys, args)
+-- redis.pcall is redis.call with errors returned as {err = message}. Only redis.call is made for each run
+-- (a C function: a Lua one would be tail-called by `return redis.call(...)`, losing the script's frame
+-- and with it the error line); pcall's errors are returned, so it needs no line.
+local current_call
+local function perr(ok, ...)
+  if ok then return ... end
+  local e = ...
+  if type(e) == 'userdata' then e = errmsg(e) end
+  return {err = e}
+end
+local function redis_pcall(...)
+  return perr(rawpcall(current_call, ...))
+end
+-- Runs f under the error handler. For a run, call is this run's redis.call, and keys and args become KEYS
+-- and ARGV (script) or f's parameters (function); set here rather than from Rust, where each table write
+-- is an API call.
+local runner = function(f, call, script, keys, args)
   if call == nil then return rawxpcall(f, handler) end
-  redis.call, redis.pcall = call, pcall
+  current_call = call
+  redis.call, redis.pcall = call, redis_pcall
   local ok, r
   if script then
     real.KEYS, real.ARGV = keys, args
@@ -297,7 +311,7 @@ local runner = function(f, call, pcall, script, keys, args)
   else
     ok, r = rawxpcall(function() return f(keys, args) end, handler)
   end
-  redis.call, redis.pcall = nil, nil
+  redis.call, redis.pcall, current_call = nil, nil, nil
   return ok, r
 end
 return env, runner, fenv
@@ -807,24 +821,19 @@ impl Scripting {
         let resp3 = &self.resp3;
         let control = &self.control;
         let limit = self.memory_limit;
-        // One `redis.call`/`redis.pcall` (`raise`: errors are raised rather than returned as tables).
-        // Rust-side work runs with the memory limit lifted (see `memory_limit`).
-        let dispatch = |lua: &Lua, args: MultiValue, raise: bool| -> mlua::Result<Value> {
-            lua.set_memory_limit(0)?;
-            let value = match run_command(&ctx_cell, &args, read_only, control) {
-                Reply::Error(e) if raise => Err(mlua::Error::RuntimeError(e.into_owned())),
-                reply => convert::reply_to_lua(lua, &reply, resp3.load(Ordering::Relaxed)),
-            };
-            lua.set_memory_limit(limit)?;
-            value
-        };
-        // They must be C functions, made for each run (they borrow this command's context): a Lua wrapper
-        // would be tail-called by `return redis.call(...)`, which drops the script's frame and with it the
-        // line number in error messages.
+        // `redis.call`, made for each run as it borrows this command's context (the sandbox derives
+        // `redis.pcall` from it). Rust-side work runs with the memory limit lifted (see `memory_limit`).
         let outcome = lua.scope(|scope| {
-            let call = scope.create_function(|lua, args| dispatch(lua, args, true))?;
-            let pcall = scope.create_function(|lua, args| dispatch(lua, args, false))?;
-            self.limited(|| self.runner.call((func, call, pcall, script, keys, args)))
+            let call = scope.create_function(|lua, args: MultiValue| {
+                lua.set_memory_limit(0)?;
+                let value = match run_command(&ctx_cell, &args, read_only, control) {
+                    Reply::Error(e) => Err(mlua::Error::RuntimeError(e.into_owned())),
+                    reply => convert::reply_to_lua(lua, &reply, resp3.load(Ordering::Relaxed)),
+                };
+                lua.set_memory_limit(limit)?;
+                value
+            })?;
+            self.limited(|| self.runner.call((func, call, script, keys, args)))
         });
         ctx.client.in_transaction = was_in_transaction;
         self.control.running.store(false, Ordering::Release);

@@ -9,13 +9,21 @@ pub mod json;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use bytes::Bytes;
 use larder_resp::{Protocol, Reply, encode};
 
 use crate::App;
 use json::{BodyError, Encoding, write_envelope};
+
+// Header names made once (a name given as `&str` is parsed and lower-cased on every use).
+static SYNC_TOKEN: HeaderName = HeaderName::from_static("upstash-sync-token");
+static ENCODING: HeaderName = HeaderName::from_static("upstash-encoding");
+static RESPONSE_FORMAT: HeaderName = HeaderName::from_static("upstash-response-format");
+/// A misspelling some Upstash clients send.
+static REPONSE_FORMAT: HeaderName = HeaderName::from_static("upstash-reponse-format");
 
 /// The axum router: every path goes through [`handle`].
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -46,12 +54,11 @@ impl From<BodyError> for ApiError {
 
 async fn handle(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
-    let result = route(&app, &method, &uri, &headers, body).await;
+    // The whole request rather than method/URI/headers extractors, which would clone each of them.
+    let (parts, body) = request.into_parts();
+    let result = route(&app, &parts.method, &parts.uri, &parts.headers, body).await;
     let mut resp = match result {
         Ok(r) => r,
         Err(ApiError(status, msg)) => {
@@ -63,9 +70,8 @@ async fn handle(
     let h = resp.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("upstash-sync-token"));
-    if !h.contains_key("upstash-sync-token") {
-        let token = app.sync_token(None);
-        h.insert("upstash-sync-token", token);
+    if !h.contains_key(&SYNC_TOKEN) {
+        h.insert(SYNC_TOKEN.clone(), app.sync_token(None));
     }
     resp
 }
@@ -160,7 +166,7 @@ async fn single(
             raw_response(status, out)
         }
     };
-    resp.headers_mut().insert("upstash-sync-token", app.sync_token(Some(dirty)));
+    resp.headers_mut().insert(SYNC_TOKEN.clone(), app.sync_token(Some(dirty)));
     resp
 }
 
@@ -185,7 +191,7 @@ fn batch_response(app: &App, replies: &[Reply], format: Format, dirty: u64) -> R
             raw_response(StatusCode::OK, out)
         }
     };
-    resp.headers_mut().insert("upstash-sync-token", app.sync_token(Some(dirty)));
+    resp.headers_mut().insert(SYNC_TOKEN.clone(), app.sync_token(Some(dirty)));
     resp
 }
 
@@ -193,30 +199,28 @@ fn batch_response(app: &App, replies: &[Reply], format: Format, dirty: u64) -> R
 /// `Authorization` header wins over `_token`.
 fn authenticate(app: &App, uri: &Uri, headers: &HeaderMap) -> Result<bool, ApiError> {
     let unauthorized = || ApiError(StatusCode::UNAUTHORIZED, "Unauthorized".into());
-    let candidate: Vec<u8> = match headers.get(header::AUTHORIZATION) {
+    let candidate: std::borrow::Cow<'_, [u8]> = match headers.get(header::AUTHORIZATION) {
         Some(v) => {
             let v = v.as_bytes();
             let t = v
                 .strip_prefix(b"Bearer ")
                 .or_else(|| v.strip_prefix(b"bearer "))
                 .ok_or_else(unauthorized)?;
-            t.trim_ascii().to_vec()
+            t.trim_ascii().into()
         }
         None => uri
             .query()
             .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("_token=")))
-            .map(|t| percent_decode(t.as_bytes()))
+            .map(|t| percent_decode(t.as_bytes()).into())
             .ok_or_else(unauthorized)?,
     };
     app.auth.check(&candidate).ok_or_else(unauthorized)
 }
 
 fn response_format(headers: &HeaderMap) -> Result<Format, ApiError> {
-    let base64 = headers
-        .get("upstash-encoding")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"base64"));
-    let fmt =
-        headers.get("upstash-response-format").or_else(|| headers.get("upstash-reponse-format"));
+    let base64 =
+        headers.get(&ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"base64"));
+    let fmt = headers.get(&RESPONSE_FORMAT).or_else(|| headers.get(&REPONSE_FORMAT));
     match fmt.map(|v| v.as_bytes().to_ascii_lowercase()) {
         None => Ok(Format::Json(if base64 { Encoding::Base64 } else { Encoding::Plain })),
         Some(v) if v == b"json" => {
