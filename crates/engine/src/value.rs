@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-pub use crate::types::{Hash, List, Set, ZSet};
+pub use crate::types::{Hash, List, Set, Stream, ZSet};
 
 /// A key's value.
 #[derive(Debug, Clone)]
@@ -14,6 +14,7 @@ pub enum Value {
     Hash(Hash),
     Set(Set),
     ZSet(ZSet),
+    Stream(Stream),
 }
 
 impl Value {
@@ -25,6 +26,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -36,6 +38,8 @@ impl Value {
             Value::Hash(v) => v.is_empty(),
             Value::Set(v) => v.is_empty(),
             Value::ZSet(v) => v.is_empty(),
+            // An empty stream is still a key (XDEL and XTRIM never delete it).
+            Value::Stream(_) => false,
         }
     }
 }
@@ -77,3 +81,4 @@ kind!(List, List);
 kind!(Hash, Hash);
 kind!(Set, Set);
 kind!(ZSet, ZSet);
+kind!(Stream, Stream);
