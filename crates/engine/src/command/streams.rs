@@ -370,7 +370,9 @@ pub(super) fn xgroup(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
         } else {
             parse_id(&rest[0], 0, true)?
         };
-        if exists && ctx.db.get_as::<Stream>(key, now)?.is_some_and(|s| s.groups.contains_key(&name[..])) {
+        if exists
+            && ctx.db.get_as::<Stream>(key, now)?.is_some_and(|s| s.groups.contains_key(&name[..]))
+        {
             return Err(CommandError::custom("BUSYGROUP Consumer Group name already exists"));
         }
         let s = ctx.db.get_or_create_as::<Stream>(key, now)?;
@@ -402,7 +404,10 @@ pub(super) fn xgroup(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
         if g.consumers.contains_key(&rest[0][..]) {
             return Ok(Reply::Int(0));
         }
-        g.consumers.insert(copy(&rest[0]), crate::types::Consumer { seen_time: now, ..Default::default() });
+        g.consumers.insert(
+            copy(&rest[0]),
+            crate::types::Consumer { seen_time: now, ..Default::default() },
+        );
         ctx.mark_dirty(1);
         return Ok(Reply::Int(1));
     }
@@ -502,7 +507,8 @@ pub(super) fn xinfo(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
         (Reply::bulk("recorded-first-entry-id"), Reply::Bulk(s.first_id.to_bytes())),
     ];
     let Some(count) = full else {
-        let edge = |e: Option<(StreamId, &[Bytes])>| e.map_or(Reply::Nil, |(id, f)| entry_reply(id, f));
+        let edge =
+            |e: Option<(StreamId, &[Bytes])>| e.map_or(Reply::Nil, |(id, f)| entry_reply(id, f));
         m.push((Reply::bulk("groups"), Reply::Int(s.groups.len() as i64)));
         m.push((Reply::bulk("first-entry"), edge(s.first())));
         m.push((Reply::bulk("last-entry"), edge(s.last())));
@@ -510,7 +516,10 @@ pub(super) fn xinfo(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     };
     let limit = if count == 0 { usize::MAX } else { count };
     let entries = s.range(StreamId::MIN, StreamId::MAX).take(limit);
-    m.push((Reply::bulk("entries"), Reply::Array(entries.map(|(id, f)| entry_reply(id, f)).collect())));
+    m.push((
+        Reply::bulk("entries"),
+        Reply::Array(entries.map(|(id, f)| entry_reply(id, f)).collect()),
+    ));
     let groups = s.groups.iter().map(|(n, g)| {
         let pel = g.pel.iter().take(limit).map(|(id, nack)| {
             Reply::Array(vec![
@@ -979,7 +988,8 @@ impl TrimOptions {
                 ("MAXLEN", Bytes::from(n.to_string()))
             }
             Trim::MinId(id) => {
-                let id = if self.approx { s.first().map_or(StreamId::MAX, |(id, _)| id) } else { id };
+                let id =
+                    if self.approx { s.first().map_or(StreamId::MAX, |(id, _)| id) } else { id };
                 ("MINID", id.to_bytes())
             }
         };
@@ -1272,7 +1282,10 @@ fn read(ctx: &mut Ctx<'_>, mut args: Args<'_>, group_read: bool) -> Result<Reply
                         ctx.dirty += 1;
                         let entries =
                             read_new(s, key, name, consumer, count, noack, now, &mut props);
-                        if noack && s.groups[&name[..]].last_id != last {
+                        // Redis propagates the group's new last ID only after a NOACK read (the XCLAIMs'
+                        // LASTID carry it otherwise), which loses the read counter on replay: larder
+                        // propagates it after every read that moved it.
+                        if s.groups[&name[..]].last_id != last {
                             props.push(setid_argv(key, name, &s.groups[&name[..]]));
                         }
                         entries
@@ -1405,7 +1418,102 @@ mod tests {
         assert_eq!(parse_id_seq(b"3-*", 0, true, true).unwrap(), (StreamId::new(3, 0), false));
         assert!(parse_id(b"3-*", 0, true).is_err());
         assert_eq!(parse_start(b"(1-5").unwrap(), StreamId::new(1, 6));
-        assert_eq!(parse_end(b"(2").unwrap(), StreamId::new(1, u64::MAX));
+        assert_eq!(parse_end(b"(2").unwrap(), StreamId::new(2, u64::MAX - 1));
+        assert_eq!(parse_end(b"(2-0").unwrap(), StreamId::new(1, u64::MAX));
         assert!(parse_start(b"(+").is_err());
+    }
+}
+
+#[cfg(test)]
+mod propagation_tests {
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use larder_resp::Reply;
+
+    use crate::{Engine, ManualClock, Propagate, ServerInfo};
+
+    const T0: u64 = 1_700_000_000_000;
+
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl Propagate for Recorder {
+        fn propagate(&mut self, argv: &[Bytes]) {
+            let words: Vec<_> =
+                argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            self.0.lock().unwrap().push(words.join(" "));
+        }
+    }
+
+    fn argv(s: &str) -> Vec<Bytes> {
+        s.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
+    }
+
+    #[test]
+    fn effects_propagate_deterministically() {
+        let clock = ManualClock::new(T0);
+        let mut e = Engine::new(Arc::new(clock.clone()), ServerInfo::default());
+        let rec = Recorder::default();
+        e.set_propagation(Box::new(rec.clone()));
+        let mut c = e.new_client("t".into());
+        for cmd in [
+            "XADD s * a 1",
+            "XADD s 1700000000000-* a 2",
+            "XADD s MAXLEN ~ 10 LIMIT 5 * a 3",
+            "XADD s MAXLEN 10 1700000000100-0 a 4",
+            "XGROUP CREATE s g 0",
+            "XREADGROUP GROUP g alice COUNT 1 STREAMS s >",
+            "XREADGROUP GROUP g alice STREAMS s 0",
+            "XREADGROUP GROUP g bob COUNT 1 NOACK STREAMS s >",
+            "XREADGROUP GROUP g bob STREAMS s >",
+            "XCLAIM s g carol 0 1700000000000-0 IDLE 10 JUSTID",
+            "XCLAIM s g carol 0 1-1 LASTID 1700000009999-0",
+            "XTRIM s MAXLEN ~ 0",
+            "XTRIM s MAXLEN 1",
+        ] {
+            assert!(!e.execute(&mut c, &argv(cmd)).is_error(), "{cmd}");
+        }
+        let claim = |who: &str, id: &str, time: u64, n: u32, last: &str| {
+            format!("XCLAIM s g {who} 0 {id} TIME {time} RETRYCOUNT {n} FORCE JUSTID LASTID {last}")
+        };
+        let (a, b, c3, d) =
+            ("1700000000000-0", "1700000000000-1", "1700000000000-2", "1700000000100-0");
+        assert_eq!(
+            *rec.0.lock().unwrap(),
+            [
+                format!("XADD s {a} a 1"),
+                format!("XADD s {b} a 2"),
+                format!("XADD s MAXLEN = 3 {c3} a 3"),
+                format!("XADD s MAXLEN 10 {d} a 4"),
+                "XGROUP CREATE s g 0".into(),
+                "MULTI".into(),
+                "XGROUP CREATECONSUMER s g alice".into(),
+                claim("alice", a, T0, 1, a),
+                format!("XGROUP SETID s g {a} ENTRIESREAD 1"),
+                "EXEC".into(),
+                // NOACK: no pending entries, the consumer and the group's position only.
+                "MULTI".into(),
+                "XGROUP CREATECONSUMER s g bob".into(),
+                format!("XGROUP SETID s g {b} ENTRIESREAD 2"),
+                "EXEC".into(),
+                "MULTI".into(),
+                claim("bob", c3, T0, 1, c3),
+                claim("bob", d, T0, 1, d),
+                format!("XGROUP SETID s g {d} ENTRIESREAD 4"),
+                "EXEC".into(),
+                // IDLE becomes TIME; alice's history read counted a delivery (not propagated, as in Redis).
+                claim("carol", a, T0 - 10, 2, d),
+                "XGROUP SETID s g 1700000009999-0 ENTRIESREAD 4".into(),
+                "XTRIM s MAXLEN = 0".into(),
+            ]
+        );
+        // A blocked XREAD waits for entries after the ID `$` meant when it blocked.
+        assert_eq!(e.execute(&mut c, &argv("XREAD COUNT 2 BLOCK 0 STREAMS s $")), Reply::NilArray);
+        assert!(c.blocked.take().is_some());
+        assert_eq!(
+            c.blocked_argv.take(),
+            Some(argv(&format!("XREAD COUNT 2 BLOCK 0 STREAMS s {d}")))
+        );
     }
 }

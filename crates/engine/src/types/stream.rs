@@ -372,8 +372,7 @@ impl Stream {
     /// Whether the range from `start` (`None`: the beginning) to the end may hold a deleted entry
     /// (Redis's `streamRangeHasTombstones`).
     pub fn range_has_tombstones(&self, start: Option<StreamId>) -> bool {
-        if self.is_empty() || self.max_deleted_id.is_zero() || self.first_id > self.max_deleted_id
-        {
+        if self.is_empty() || self.max_deleted_id.is_zero() || self.first_id > self.max_deleted_id {
             return false;
         }
         start.unwrap_or(StreamId::MIN) <= self.max_deleted_id
