@@ -36,7 +36,7 @@ pub(super) fn xadd(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comma
     let rest = args.rest();
     let opts = TrimOptions::parse(rest, true)?;
     let pairs = &rest[(opts.id_pos + 1).min(rest.len())..];
-    if pairs.len() < 2 || pairs.len() % 2 == 1 {
+    if pairs.len() < 2 || !pairs.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity("xadd".into()));
     }
     if let Some((id, true)) = opts.id
@@ -1194,7 +1194,7 @@ fn read(ctx: &mut Ctx<'_>, mut args: Args<'_>, group_read: bool) -> Result<Reply
             count = parse_i64(&argv[i]).ok_or(CommandError::NotInteger)?.max(0) as usize;
         } else if w.is("STREAMS") && more > 0 {
             let n = argv.len() - i - 1;
-            if n % 2 != 0 {
+            if !n.is_multiple_of(2) {
                 return Err(CommandError::custom(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));
