@@ -124,7 +124,13 @@ impl Group {
 
     /// Gives pending entry `id` to `consumer` (which must exist), creating the entry (delivered once, now)
     /// if needed, and returns it for its times and counts to be set.
-    pub fn assign(&mut self, id: StreamId, consumer: &Bytes, now: u64) -> &mut Nack {
+    pub fn assign(&mut self, id: StreamId, consumer: &[u8], now: u64) -> &mut Nack {
+        // The stored name, never the argument's bytes (they would pin a request buffer).
+        let consumer = match self.consumers.get_key_value(consumer) {
+            Some((k, _)) => k.clone(),
+            None => Bytes::copy_from_slice(consumer),
+        };
+        let consumer = &consumer;
         let old = self.pel.get(&id).map(|n| n.consumer.clone());
         if let Some(old) = old.filter(|o| o != consumer)
             && let Some(c) = self.consumers.get_mut(&old)
