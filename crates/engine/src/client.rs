@@ -31,6 +31,9 @@ pub struct ClientState {
     /// Set by a blocking command (BLPOP, BZPOPMIN, ...) that found nothing to serve: the front end parks the
     /// client until one of the keys is signalled ready or the deadline passes, then runs the command again.
     pub blocked: Option<BlockedOn>,
+    /// With `blocked`: the command to run again instead of the one received, when it differs (a blocked
+    /// XREAD with `$` waits for entries after the ID `$` meant when it blocked).
+    pub blocked_argv: Option<Vec<Bytes>>,
     /// True while the client runs a transaction or a script: blocking commands must not block there and
     /// answer their timeout reply at once, as in Redis.
     pub in_transaction: bool,
@@ -67,6 +70,7 @@ impl ClientState {
             created_ms: 0,
             last_command: "NULL",
             blocked: None,
+            blocked_argv: None,
             in_transaction: false,
             multi: None,
             multi_error: false,

@@ -388,6 +388,7 @@ impl Engine {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "sortedset",
+            Value::Stream(_) => "stream",
         });
         self.propagate_expired();
         group == Some(spec.group)

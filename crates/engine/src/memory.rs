@@ -187,12 +187,17 @@ pub(crate) fn entry_usage(key: &[u8], entry: &crate::keyspace::Entry, samples: u
     use crate::compact::CompactBytes;
     use crate::dict::Dict;
     use crate::value::Value;
+    // The boxed collections also own their box.
+    fn boxed<T>(_: &T) -> usize {
+        size_class(std::mem::size_of::<T>())
+    }
     let value = match &entry.value {
         Value::Str(s) => compact_heap(s),
-        Value::List(l) => l.heap_usage(samples),
+        Value::List(l) => boxed(&**l) + l.heap_usage(samples),
         Value::Hash(h) => h.heap_usage(samples),
-        Value::Set(s) => s.heap_usage(samples),
-        Value::ZSet(z) => z.heap_usage(samples),
+        Value::Set(s) => boxed(&**s) + s.heap_usage(samples),
+        Value::ZSet(z) => boxed(&**z) + z.heap_usage(samples),
+        Value::Stream(x) => boxed(&**x) + x.heap_usage(samples),
     };
     // The key's own bytes, in the keyspace and (a copy) in the expiry index.
     let key_heap = compact_heap(&CompactBytes::new(key));

@@ -6,7 +6,7 @@
 //! hash is itself a 16-byte handle (see [`Hash`]).
 
 pub use crate::compact::CompactBytes;
-pub use crate::types::{Hash, List, Set, ZSet};
+pub use crate::types::{Hash, List, Set, Stream, ZSet};
 
 /// A key's value.
 #[derive(Debug, Clone)]
@@ -17,6 +17,7 @@ pub enum Value {
     Hash(Hash),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 const _: () = assert!(size_of::<Value>() == 24);
@@ -35,6 +36,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -46,6 +48,8 @@ impl Value {
             Value::Hash(v) => v.is_empty(),
             Value::Set(v) => v.is_empty(),
             Value::ZSet(v) => v.is_empty(),
+            // An empty stream is still a key (XDEL and XTRIM never delete it).
+            Value::Stream(_) => false,
         }
     }
 }
@@ -106,3 +110,4 @@ kind!(boxed List, List);
 kind!(Hash, Hash);
 kind!(boxed Set, Set);
 kind!(boxed ZSet, ZSet);
+kind!(boxed Stream, Stream);

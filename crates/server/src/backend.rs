@@ -197,6 +197,8 @@ impl Backend {
                         // Like Redis, serve the clients a command unblocked before the next command runs.
                         core.serve_ready();
                         if let Some(on) = client.blocked.take() {
+                            let again = client.blocked_argv.take();
+                            let argv = again.as_deref().unwrap_or(argv);
                             blocked = Some(core.park(e, client, argv, on, reply));
                             break;
                         }
@@ -383,6 +385,7 @@ impl Core {
         }
         let reply =
             guarded(|| engine.execute(&mut w.client, &w.argv)).unwrap_or_else(internal_error);
+        w.client.blocked_argv = None;
         if w.client.blocked.take().is_some() {
             // Still nothing for it (another key of its command was checked first, or it was a BLMOVE whose
             // destination is a different type): it keeps its place and its original deadline.

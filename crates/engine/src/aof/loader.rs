@@ -511,6 +511,35 @@ pub(crate) fn canonical_dump(db: &Keyspace, now: u64) -> Vec<String> {
                     z.iter().map(|(m, s)| format!("{}:{}", esc(m), s.to_bits())).collect();
                 format!("zset {}", m.join(" "))
             }
+            Value::Stream(s) => {
+                let entries: Vec<String> = s
+                    .range(crate::types::StreamId::MIN, crate::types::StreamId::MAX)
+                    .map(|(id, f)| {
+                        format!("{id}:{}", f.iter().map(|b| esc(b)).collect::<Vec<_>>().join(","))
+                    })
+                    .collect();
+                let groups: Vec<String> = s
+                    .groups
+                    .iter()
+                    .map(|(n, g)| {
+                        let consumers: Vec<String> = g.consumers.keys().map(|c| esc(c)).collect();
+                        format!(
+                            "{}@{}/{:?} pel={:?} consumers={consumers:?}",
+                            esc(n),
+                            g.last_id,
+                            g.entries_read,
+                            g.pel
+                        )
+                    })
+                    .collect();
+                format!(
+                    "stream {} last={} added={} maxdel={} groups={groups:?}",
+                    entries.join(" "),
+                    s.last_id,
+                    s.entries_added,
+                    s.max_deleted_id
+                )
+            }
         };
         lines.push(format!("{}{ttl} {body}", esc(k)));
     }

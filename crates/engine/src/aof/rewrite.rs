@@ -207,9 +207,72 @@ pub(crate) fn serialize_entry(key: &[u8], e: &Entry, out: &mut Vec<u8>) {
                 );
             }
         }
+        Value::Stream(s) => stream_commands(key, s, out),
     }
     if let Some(at) = e.expire_at() {
         encode_parts(&[b"PEXPIREAT", key, at.to_string().as_bytes()], out);
+    }
+}
+
+/// A stream as Redis's `rewriteStreamObject` writes it: its entries (`XADD key id f v ...`, or for an
+/// empty stream `XADD key MAXLEN 0 0-1 x y`), `XSETID` with its counters, then per group `XGROUP CREATE`,
+/// an `XCLAIM ... FORCE JUSTID` per pending entry and `XGROUP CREATECONSUMER` for consumers without any.
+fn stream_commands(key: &[u8], s: &crate::value::Stream, out: &mut Vec<u8>) {
+    if s.is_empty() {
+        encode_parts(&[b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"], out);
+    }
+    for (id, fields) in s.range(crate::types::StreamId::MIN, crate::types::StreamId::MAX) {
+        let id = id.to_string();
+        variadic(
+            b"XADD",
+            key,
+            std::iter::once(id.as_bytes()).chain(fields.iter().map(|f| &f[..])),
+            fields.len() + 1,
+            out,
+        );
+    }
+    let (last, added, deleted) =
+        (s.last_id.to_string(), s.entries_added.to_string(), s.max_deleted_id.to_string());
+    let setid: [&[u8]; 7] = [
+        b"XSETID",
+        key,
+        last.as_bytes(),
+        b"ENTRIESADDED",
+        added.as_bytes(),
+        b"MAXDELETEDID",
+        deleted.as_bytes(),
+    ];
+    encode_parts(&setid, out);
+    for (name, g) in &s.groups {
+        let last = g.last_id.to_string();
+        let read = g.entries_read.map_or(-1, |n| n as i64).to_string();
+        let create: [&[u8]; 7] =
+            [b"XGROUP", b"CREATE", key, name, last.as_bytes(), b"ENTRIESREAD", read.as_bytes()];
+        encode_parts(&create, out);
+        for (id, nack) in &g.pel {
+            let (id, time, count) =
+                (id.to_string(), nack.delivery_time.to_string(), nack.delivery_count.to_string());
+            let claim: [&[u8]; 12] = [
+                b"XCLAIM",
+                key,
+                name,
+                &nack.consumer,
+                b"0",
+                id.as_bytes(),
+                b"TIME",
+                time.as_bytes(),
+                b"RETRYCOUNT",
+                count.as_bytes(),
+                b"JUSTID",
+                b"FORCE",
+            ];
+            encode_parts(&claim, out);
+        }
+        for (consumer, c) in &g.consumers {
+            if c.pel.is_empty() {
+                encode_parts(&[b"XGROUP", b"CREATECONSUMER", key, name, consumer], out);
+            }
+        }
     }
 }
 

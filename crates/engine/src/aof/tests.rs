@@ -871,3 +871,49 @@ fn hook_cost() {
         println!("round {round}: no snapshot: {:?}/command", t.elapsed() / cmds.len() as u32);
     }
 }
+
+#[test]
+fn streams_replay_and_rewrite_to_the_same_keyspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut live = Live::open(dir.path(), clock.clone(), config(FsyncPolicy::Always));
+    let mut cmds = vec![
+        "XADD s * a 1".to_string(),
+        "XADD s * b 2 c 3".into(),
+        "XADD s 1800000000000-* d 4".into(),
+        "XGROUP CREATE s g 0".into(),
+        "XGROUP CREATE s g2 $ MKSTREAM".into(),
+        "XGROUP CREATE empty g 0 MKSTREAM".into(),
+        "XGROUP CREATECONSUMER s g idle".into(),
+        "XREADGROUP GROUP g alice COUNT 2 STREAMS s >".into(),
+        "XREADGROUP GROUP g2 bob NOACK STREAMS s >".into(),
+        "XCLAIM s g carol 0 1700000000000-0 IDLE 50 RETRYCOUNT 4".into(),
+        "XADD s * e 5".into(),
+        "XDEL s 1700000000000-1".into(),
+        "XAUTOCLAIM s g dave 0 0".into(),
+        "XSETID empty 5-5 ENTRIESADDED 9 MAXDELETEDID 4-4".into(),
+    ];
+    for i in 0..250 {
+        cmds.push(format!("XADD t MAXLEN ~ 120 * n {i}"));
+    }
+    cmds.push("XTRIM t MINID ~ 1700000000000-150".into());
+    for line in &cmds {
+        assert!(!matches!(live.run(line), Reply::Error(_)), "{line}");
+        clock.advance(3);
+    }
+    live.sync();
+    let want = live.engine.canonical_dump();
+    assert!(want.iter().any(|l| l.starts_with("s stream ")), "{want:?}");
+    let (got, stats) = reload(dir.path(), &clock);
+    assert_eq!(stats.command_errors, 0);
+    assert_same(&got, &want);
+    assert!(matches!(live.run("BGREWRITEAOF"), Reply::Simple(_)));
+    while live.engine.rewrite_step_bounded(1, 64) {}
+    live.sync();
+    live.wait_rewrite();
+    live.aof.shutdown().unwrap();
+    drop(live);
+    let (got, stats) = reload(dir.path(), &clock);
+    assert_eq!(stats.command_errors, 0);
+    assert_same(&got, &want);
+}

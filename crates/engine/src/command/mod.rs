@@ -10,6 +10,7 @@ mod memory;
 mod scripting;
 mod server;
 mod sets;
+mod streams;
 mod strings;
 mod table;
 pub(crate) mod transactions;
@@ -232,6 +233,16 @@ impl Ctx<'_> {
         let deadline_ms =
             if timeout_ms == 0 { None } else { Some(self.now.saturating_add(timeout_ms)) };
         self.client.blocked = Some(crate::client::BlockedOn { keys, deadline_ms });
+        true
+    }
+
+    /// [`Ctx::block`] for a command that must run as `argv` when it is retried (XREAD resolves `$` to the
+    /// stream's last ID at the time it blocks).
+    pub(crate) fn block_as(&mut self, keys: Vec<Bytes>, timeout_ms: u64, argv: Vec<Bytes>) -> bool {
+        if !self.block(keys, timeout_ms) {
+            return false;
+        }
+        self.client.blocked_argv = Some(argv);
         true
     }
 

@@ -2,7 +2,7 @@
 
 use super::{
     CommandSpec, Flags, Handler, KeySpec, hashes, keys, lists, memory, scripting, server, sets,
-    strings, transactions, zsets,
+    streams, strings, transactions, zsets,
 };
 
 const W: Flags = Flags::WRITE;
@@ -196,6 +196,23 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("ZSCORE",           "zscore",           3,  R.or(F),                  one(1),                      "sortedset",  zsets::zscore),
     spec("ZUNION",           "zunion",           -3, R,                        NK,                          "sortedset",  zsets::zunion),
     spec("ZUNIONSTORE",      "zunionstore",      -4, W.or(M),                  one(1),                      "sortedset",  zsets::zunionstore),
+
+    // streams (rows in name order)
+    spec("XACK",        "xack",        -4, W.or(F),                   one(1),                      "stream",     streams::xack),
+    spec("XADD",        "xadd",        -5, W.or(M).or(F),             one(1),                      "stream",     streams::xadd),
+    spec("XAUTOCLAIM",  "xautoclaim",  -6, W.or(F),                   one(1),                      "stream",     streams::xautoclaim),
+    spec("XCLAIM",      "xclaim",      -6, W.or(F),                   one(1),                      "stream",     streams::xclaim),
+    spec("XDEL",        "xdel",        -3, W.or(F),                   one(1),                      "stream",     streams::xdel),
+    spec("XGROUP",      "xgroup",      -2, W.or(M),                   one(2),                      "stream",     streams::xgroup),
+    spec("XINFO",       "xinfo",       -2, R,                         one(2),                      "stream",     streams::xinfo),
+    spec("XLEN",        "xlen",        2,  R.or(F),                   one(1),                      "stream",     streams::xlen),
+    spec("XPENDING",    "xpending",    -3, R,                         one(1),                      "stream",     streams::xpending),
+    spec("XRANGE",      "xrange",      -4, R,                         one(1),                      "stream",     streams::xrange),
+    spec("XREAD",       "xread",       -4, R,                         NK,                          "stream",     streams::xread),
+    spec("XREADGROUP",  "xreadgroup",  -7, W,                         NK,                          "stream",     streams::xreadgroup),
+    spec("XREVRANGE",   "xrevrange",   -4, R,                         one(1),                      "stream",     streams::xrevrange),
+    spec("XSETID",      "xsetid",      -3, W.or(M).or(F),             one(1),                      "stream",     streams::xsetid),
+    spec("XTRIM",       "xtrim",       -4, W,                         one(1),                      "stream",     streams::xtrim),
 
     // scripting
     spec("EVAL",        "eval",        -3, NS.or(MR).or(LONG),                 NK,                          "scripting",  scripting::eval),

@@ -405,3 +405,56 @@ async fn shutdown_answers_blocked_clients() {
     assert_eq!(http_waiter.await.unwrap(), json!({"result": null}));
     assert_eq!(resp_waiter.read().await, Reply::NilArray);
 }
+
+/// `[[key, [[id, [field, value]]]]]`: one stream with one entry, as XREAD answers in RESP2.
+fn one_entry(key: &str, id: &str, field: &str, value: &str) -> Reply {
+    let entry = Reply::Array(vec![bulk(id), Reply::Array(vec![bulk(field), bulk(value)])]);
+    Reply::Array(vec![Reply::Array(vec![bulk(key), Reply::Array(vec![entry])])])
+}
+
+#[tokio::test]
+async fn xread_block_is_served_by_an_xadd_from_another_connection() {
+    let srv = TestServer::start().await;
+    let mut reader = Conn::open(&srv).await;
+    let mut writer = Conn::open(&srv).await;
+    assert_eq!(writer.call(&["XADD", "s", "1-1", "old", "1"]).await, bulk("1-1"));
+    // `$` means the entries after the last one when XREAD blocked, not when it is served.
+    reader.send(&["XREAD", "BLOCK", "0", "STREAMS", "other", "s", "$", "$"]).await;
+    wait_blocked(&mut writer, 1).await;
+    // A write that adds nothing to the stream leaves it blocked.
+    writer.call(&["XGROUP", "CREATE", "s", "g", "$"]).await;
+    assert_eq!(writer.call(&["XADD", "s", "2-1", "new", "2"]).await, bulk("2-1"));
+    assert_eq!(reader.read().await, one_entry("s", "2-1", "new", "2"));
+    wait_blocked(&mut writer, 0).await;
+    // XREADGROUP > blocks until a new entry, which then becomes pending for the consumer.
+    assert_eq!(
+        reader.call(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]).await,
+        one_entry("s", "2-1", "new", "2")
+    );
+    reader.send(&["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]).await;
+    wait_blocked(&mut writer, 1).await;
+    writer.call(&["XADD", "s", "3-1", "newer", "3"]).await;
+    assert_eq!(reader.read().await, one_entry("s", "3-1", "newer", "3"));
+    let pending = writer.call(&["XPENDING", "s", "g"]).await;
+    assert!(matches!(&pending, Reply::Array(v) if v[0] == Reply::Int(2)), "{pending:?}");
+    // A timeout answers a null array.
+    let t = Instant::now();
+    assert_eq!(reader.call(&["XREAD", "BLOCK", "50", "STREAMS", "s", "$"]).await, Reply::NilArray);
+    assert!(t.elapsed() >= Duration::from_millis(50 - MS_GRAIN));
+    // Over REST the request waits like BLPOP.
+    let url = srv.http_url();
+    let pending = tokio::spawn(async move {
+        let resp = reqwest::Client::new()
+            .post(format!("{url}/"))
+            .bearer_auth(TOKEN)
+            .body(json!(["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]).to_string())
+            .timeout(PATIENCE)
+            .send()
+            .await
+            .unwrap();
+        resp.json::<Value>().await.unwrap()
+    });
+    wait_blocked(&mut writer, 1).await;
+    writer.call(&["XADD", "s", "4-1", "f", "v"]).await;
+    assert_eq!(pending.await.unwrap(), json!({"result": [["s", [["4-1", ["f", "v"]]]]]}));
+}
