@@ -56,6 +56,12 @@ impl Entry {
         self.expire_at <= now || matches!(&self.value, Value::Hash(h) if h.all_fields_expired(now))
     }
 
+    /// Whether an access at `now` has work to do: the key is expired, or it is a hash with expired fields.
+    #[inline]
+    fn needs_expiry(&self, now: u64) -> bool {
+        self.expire_at <= now || matches!(&self.value, Value::Hash(h) if h.has_expired_fields(now))
+    }
+
     /// Whether it is a hash with fields that have an expiry time.
     fn has_field_ttls(&self) -> bool {
         matches!(&self.value, Value::Hash(h) if h.has_field_ttls())
@@ -156,8 +162,13 @@ impl Keyspace {
 
     /// The live entry at `key`.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
-        self.expire_if_needed(key, now);
-        self.map.get(key)
+        // One lookup in the usual case (nothing to expire): the position is read again without hashing.
+        let pos = self.map.position(key)?;
+        if self.map.at(pos).is_some_and(|(_, e)| e.needs_expiry(now)) {
+            self.expire_if_needed(key, now);
+            return self.map.get(key);
+        }
+        self.map.at(pos).map(|(_, e)| e)
     }
 
     /// The live entry at `key`, mutably. Changing `expire_at` through it must go through [`Keyspace::set_expire`].

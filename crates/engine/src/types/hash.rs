@@ -116,6 +116,7 @@ fn push_element(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Iterates a hash's fields and values: in insertion order for a packed hash, in table order otherwise.
+#[derive(Clone)]
 pub enum Iter<'a> {
     #[doc(hidden)]
     Packed { buf: &'a [u8], pos: usize },
@@ -176,6 +177,31 @@ impl Hash {
         }
     }
 
+    /// Calls `f` on every field and value (in [`Hash::iter`]'s order) as [`Bytes`] that are all slices of
+    /// one buffer copied at once: a reply of the whole hash costs one allocation, not one per element (a
+    /// packed hash is copied as it is, length bytes included).
+    pub fn for_each_shared(&self, mut f: impl FnMut(Bytes, Bytes)) {
+        let (buf, packed) = match &self.0 {
+            Repr::Packed(buf) => (Bytes::copy_from_slice(buf), true),
+            Repr::Table(t) => {
+                let total = t.fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let mut buf = Vec::with_capacity(total);
+                for (k, v) in t.fields.iter() {
+                    buf.extend_from_slice(k);
+                    buf.extend_from_slice(v);
+                }
+                (Bytes::from(buf), false)
+            }
+        };
+        let mut pos = 0;
+        for (klen, vlen) in self.iter().map(|(k, v)| (k.len(), v.len())) {
+            let k = pos + usize::from(packed);
+            let v = k + klen + usize::from(packed);
+            pos = v + vlen;
+            f(buf.slice(k..k + klen), buf.slice(v..v + vlen));
+        }
+    }
+
     /// A uniformly random field and its value, `None` when empty.
     pub fn random<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(&[u8], &[u8])> {
         match &self.0 {
@@ -192,7 +218,7 @@ impl Hash {
 
     /// One step of an `HSCAN` from `cursor` (see [`Dict::scan`]): a packed hash is returned whole, with
     /// the next cursor 0, as Redis does for a listpack.
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
         match &self.0 {
             Repr::Packed(_) => {
                 self.iter().for_each(|(k, v)| f(k, v));
@@ -499,6 +525,24 @@ mod tests {
         assert_eq!(h.encoding(), "listpack");
         assert!(h.set_expire_at(b"a", 5));
         assert_eq!(h.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn shared_copies_match_iteration_in_both_forms() {
+        let mut h = Hash::default();
+        for (f, v) in [("a", ""), ("", "x"), ("long field", "some value")] {
+            h.set(f.as_bytes(), v.as_bytes());
+        }
+        for _ in 0..2 {
+            let mut shared = Vec::new();
+            h.for_each_shared(|f, v| shared.push((f.to_vec(), v.to_vec())));
+            let plain: Vec<(Vec<u8>, Vec<u8>)> =
+                h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+            assert_eq!(shared, plain, "{}", h.encoding());
+            assert_eq!(shared.len(), 3);
+            h.set_expire_at(b"a", u64::MAX - 1);
+            assert_eq!(h.encoding(), "hashtable");
+        }
     }
 
     #[test]
