@@ -334,8 +334,16 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
             return Err(CommandError::custom("ERR value is out of range"));
         }
         picked.reserve(n as usize);
-        for _ in 0..n {
-            picked.extend(h.random(rng));
+        if h.is_packed() {
+            // A random pick in a packed hash walks it: pick among its pairs collected once instead.
+            let all: Vec<(&[u8], &[u8])> = h.iter().collect();
+            if !all.is_empty() {
+                picked.extend((0..n).map(|_| all[rng.random_range(0..all.len())]));
+            }
+        } else {
+            for _ in 0..n {
+                picked.extend(h.random(rng));
+            }
         }
     } else {
         let count = count as usize;

@@ -161,6 +161,11 @@ impl Hash {
         }
     }
 
+    /// Whether it uses the packed (listpack-like) form.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.0, Repr::Packed(_))
+    }
+
     /// The encoding's name as Redis's `OBJECT ENCODING` reports it: `listpack` or `hashtable`.
     pub fn encoding(&self) -> &'static str {
         match &self.0 {
