@@ -441,6 +441,8 @@ impl Table {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn fields(h: &Hash) -> Vec<(String, String)> {
@@ -547,6 +549,124 @@ mod tests {
             assert_eq!(shared.len(), 3);
             h.set_expire_at(b"a", u64::MAX - 1);
             assert_eq!(h.encoding(), "hashtable");
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(u8, u8),
+        SetKeepTtl(u8, u8),
+        Remove(u8),
+        Expire(u8, u8),
+        Persist(u8),
+        RemoveExpired(u8),
+    }
+
+    /// Field `i` of the model: mostly short, a few longer than the packed limit.
+    fn field(i: u8) -> Vec<u8> {
+        if i % 50 == 49 { vec![b'F'; MAX_PACKED_LEN + 1] } else { format!("f{i}").into_bytes() }
+    }
+
+    /// A value of `n` bytes: up to one past the packed limit.
+    fn value(n: u8) -> Vec<u8> {
+        vec![b'a' + n % 26; usize::from(n) % (MAX_PACKED_LEN + 2)]
+    }
+
+    proptest! {
+        /// The packed and table forms against a model (insertion-ordered pairs plus expiry times): same
+        /// contents, insertion order while packed, and the conversion exactly when Redis converts.
+        #[test]
+        fn matches_a_model(ops in proptest::collection::vec(
+            prop_oneof![
+                (0..150u8, any::<u8>()).prop_map(|(f, v)| Op::Set(f, v)),
+                (0..150u8, any::<u8>()).prop_map(|(f, v)| Op::SetKeepTtl(f, v)),
+                (0..150u8).prop_map(Op::Remove),
+                (0..150u8, 1..20u8).prop_map(|(f, t)| Op::Expire(f, t)),
+                (0..150u8).prop_map(Op::Persist),
+                (0..20u8).prop_map(Op::RemoveExpired),
+            ],
+            1..400,
+        )) {
+            let mut h = Hash::default();
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            let mut ttls: HashMap<Vec<u8>, u64> = HashMap::new();
+            let mut packed = true;
+            for op in ops {
+                match op {
+                    Op::Set(f, v) | Op::SetKeepTtl(f, v) => {
+                        let (f, v, keep) = (field(f), value(v), matches!(op, Op::SetKeepTtl(..)));
+                        let new = if keep { h.set_keep_ttl(&f, &v) } else { h.set(&f, &v) };
+                        let pos = pairs.iter().position(|(k, _)| *k == f);
+                        prop_assert_eq!(new, pos.is_none());
+                        match pos {
+                            Some(i) => pairs[i].1 = v.clone(),
+                            None => pairs.push((f.clone(), v.clone())),
+                        }
+                        if !keep {
+                            ttls.remove(&f);
+                        }
+                        if f.len() > MAX_PACKED_LEN || v.len() > MAX_PACKED_LEN
+                            || pairs.len() > MAX_PACKED_FIELDS
+                        {
+                            packed = false;
+                        }
+                    }
+                    Op::Remove(f) => {
+                        let f = field(f);
+                        let pos = pairs.iter().position(|(k, _)| *k == f);
+                        prop_assert_eq!(h.remove(&f), pos.is_some());
+                        if let Some(i) = pos {
+                            pairs.remove(i);
+                        }
+                        ttls.remove(&f);
+                    }
+                    Op::Expire(f, t) => {
+                        let f = field(f);
+                        let present = pairs.iter().any(|(k, _)| *k == f);
+                        prop_assert_eq!(h.set_expire_at(&f, u64::from(t)), present);
+                        if present {
+                            ttls.insert(f, u64::from(t));
+                            packed = false;
+                        }
+                    }
+                    Op::Persist(f) => {
+                        let f = field(f);
+                        prop_assert_eq!(h.persist(&f), ttls.remove(&f).is_some());
+                    }
+                    Op::RemoveExpired(now) => {
+                        let mut gone: Vec<Vec<u8>> =
+                            h.remove_expired(u64::from(now)).iter().map(|b| b.to_vec()).collect();
+                        let mut want: Vec<Vec<u8>> = ttls
+                            .iter()
+                            .filter(|(_, at)| **at <= u64::from(now))
+                            .map(|(f, _)| f.clone())
+                            .collect();
+                        gone.sort();
+                        want.sort();
+                        prop_assert_eq!(&gone, &want);
+                        pairs.retain(|(f, _)| !want.contains(f));
+                        ttls.retain(|_, at| *at > u64::from(now));
+                    }
+                }
+                prop_assert_eq!(h.is_packed(), packed);
+                prop_assert_eq!(h.len(), pairs.len());
+                prop_assert_eq!(h.is_empty(), pairs.is_empty());
+                prop_assert_eq!(h.has_field_ttls(), !ttls.is_empty());
+                let got: Vec<(Vec<u8>, Vec<u8>)> =
+                    h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+                if packed {
+                    prop_assert_eq!(&got, &pairs);
+                } else {
+                    let (mut got, mut want) = (got, pairs.clone());
+                    got.sort();
+                    want.sort();
+                    prop_assert_eq!(got, want);
+                }
+                for (f, v) in &pairs {
+                    prop_assert_eq!(h.get(f), Some(&v[..]));
+                    prop_assert_eq!(h.expire_at(f), ttls.get(f).copied());
+                }
+            }
         }
     }
 
