@@ -1,6 +1,6 @@
 //! Instruction counts of the hot paths, for callgrind (repeatable on a shared machine, unlike wall-clock
 //! benches): warms a keyspace like `benches/dispatch.rs` (100k string keys, a 1,000-field hash, 10,000
-//! small 10-field hashes), then runs `n` commands of one kind inside `measured`, the only function
+//! small 10-field hashes, a 1,000-member sorted set, 10,000 small sorted sets), then runs `n` commands of one kind inside `measured`, the only function
 //! callgrind is told to count.
 //!
 //! ```sh
@@ -8,7 +8,8 @@
 //! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' \
 //!     target/release/examples/hot_paths GET 100000      # total Ir / 100000 = instructions per GET
 //! ```
-//! Kinds: GET SET INCR HSET HGET (the 1,000-field hash) HSET-small HGET-small HGETALL-small.
+//! Kinds: GET SET INCR HSET HGET (the 1,000-field hash) HSET-small HGET-small HGETALL-small, ZADD ZRANGE
+//! (a 1,000-member sorted set), ZADD-small (5 to 10 members).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -56,6 +57,18 @@ fn main() {
     for i in 0..FIELDS {
         engine.execute(&mut client, &argv(&["HSET", "myhash", &format!("element:{i:012}"), "xxx"]));
     }
+    for i in 0..FIELDS {
+        let (score, member) = (i.to_string(), format!("element:{i:012}"));
+        engine.execute(&mut client, &argv(&["ZADD", "myzset", &score, &member]));
+    }
+    for i in 0..SMALL {
+        let key = format!("zset:{i:012}");
+        let mut v = vec!["ZADD", &key];
+        for (s, m) in ["1", "2", "3", "4", "5"].iter().zip(["a", "b", "c", "d", "e"]) {
+            v.extend([*s, m]);
+        }
+        engine.execute(&mut client, &argv(&v));
+    }
     for i in 0..SMALL {
         let key = format!("hash:{i:012}");
         let mut v = vec!["HSET", &key];
@@ -79,11 +92,17 @@ fn main() {
         "HGET-small" => prepared(n, SMALL * 10, |i| {
             argv(&["HGET", &format!("hash:{:012}", i / 10), fields[i % 10]])
         }),
+        "ZADD" => prepared(n, FIELDS, |i| {
+            argv(&["ZADD", "myzset", &(i * 7 % FIELDS).to_string(), &format!("element:{i:012}")])
+        }),
+        "ZRANGE" => prepared(n, 1, |_| argv(&["ZRANGE", "myzset", "0", "9"])),
+        "ZADD-small" => prepared(n, SMALL * 10, |i| {
+            let member = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"][i % 10];
+            argv(&["ZADD", &format!("zset:{:012}", i / 10), &(i % 7).to_string(), member])
+        }),
         "HGETALL-small" => prepared(n, SMALL, |i| argv(&["HGETALL", &format!("hash:{i:012}")])),
         other => {
-            eprintln!(
-                "unknown kind {other}: GET SET INCR HSET HGET HSET-small HGET-small HGETALL-small"
-            );
+            eprintln!("unknown kind {other} (see the list at the top of hot_paths.rs)");
             std::process::exit(2);
         }
     };
