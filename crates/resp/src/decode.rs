@@ -133,8 +133,8 @@ fn decode_multibulk(
         if avail < len || avail - len < 2 {
             return Ok(None);
         }
-        if let Some(slot) = spans.get_mut(i) {
-            *slot = (start, len);
+        if let Some(span) = spans.get_mut(i) {
+            *span = (start, len);
         }
         pos = start + len + 2;
     }
@@ -146,13 +146,8 @@ fn decode_multibulk(
     for i in 0..count {
         let (start, len) = match spans.get(i) {
             Some(&span) => span,
-            None => {
-                // Cannot fail or be incomplete: pass 1 checked these very bytes.
-                let Some(span) = bulk_header(&frame, pos, limits)? else {
-                    return Err(DecodeError::InvalidBulkLength);
-                };
-                span
-            }
+            // Cannot fail or be incomplete: pass 1 checked these very bytes.
+            None => bulk_header(&frame, pos, limits)?.ok_or(DecodeError::InvalidBulkLength)?,
         };
         argv.push(frame.slice(start..start + len));
         pos = start + len + 2;
