@@ -146,8 +146,9 @@ pub(crate) struct Scripting {
     env: Table,
     /// The environment of function libraries (see the sandbox's `fenv`).
     fenv: Table,
-    /// `runner(f, call, pcall, script, keys, args)`: runs `f` under `xpcall` with a handler that records the
-    /// error line, with `redis.call`/`redis.pcall` and `KEYS`/`ARGV` (or `f`'s parameters) set for the run.
+    /// `runner(f, call, script, keys, args)`: runs `f` under `xpcall` with a handler that records the error
+    /// line, with `redis.call` (`call`), `redis.pcall` (derived from it) and `KEYS`/`ARGV` (`script`) or
+    /// `f`'s parameters set for the run; `runner(f)` just runs `f` (`FUNCTION LOAD`).
     runner: Function,
     scripts: HashMap<String, Script, foldhash::fast::RandomState>,
     /// SHA1 → compiled script function.
