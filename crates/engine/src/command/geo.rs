@@ -709,4 +709,124 @@ mod tests {
         assert_eq!(text(2.5), "2.5");
         assert_eq!(text(180.0), "180");
     }
+
+    mod engine {
+        use std::sync::{Arc, Mutex};
+
+        use bytes::Bytes;
+        use larder_resp::{Protocol, Reply};
+
+        use crate::{ClientState, Engine, ManualClock, Propagate, ServerInfo};
+
+        type Log = Arc<Mutex<Vec<Vec<Bytes>>>>;
+
+        struct Sink(Log);
+
+        impl Propagate for Sink {
+            fn propagate(&mut self, argv: &[Bytes]) {
+                self.0.lock().unwrap().push(argv.to_vec());
+            }
+        }
+
+        fn setup() -> (Engine, ClientState, Log) {
+            let mut e = Engine::new(Arc::new(ManualClock::new(1_000_000)), ServerInfo::default());
+            let log: Log = Arc::default();
+            e.set_propagation(Box::new(Sink(log.clone())));
+            let c = e.new_client("test".into());
+            (e, c, log)
+        }
+
+        fn run(e: &mut Engine, c: &mut ClientState, cmd: &str) -> Reply {
+            let argv: Vec<Bytes> =
+                cmd.split(' ').map(|s| Bytes::copy_from_slice(s.as_bytes())).collect();
+            e.execute(c, &argv)
+        }
+
+        fn bulk(s: &str) -> Reply {
+            Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+        }
+
+        const SICILY: &str =
+            "GEOADD Sicily 13.361389 38.115556 Palermo 15.087269 37.502669 Catania";
+
+        #[test]
+        fn writes_propagate_as_sent_and_only_when_they_change_something() {
+            let (mut e, mut c, log) = setup();
+            for cmd in [
+                "GEORADIUS nokey 15 37 200 km STORE d",
+                "GEOSEARCHSTORE d nokey FROMLONLAT 15 37 BYRADIUS 1 km",
+                "GEOADD Sicily XX 1 1 Palermo",
+                SICILY,
+                "GEOADD Sicily NX 1 1 Palermo",
+                "GEOADD Sicily 13.361389 38.115556 Palermo",
+                "GEORADIUS Sicily 15 37 200 km WITHDIST",
+                "GEORADIUS Sicily 15 37 200 km STOREDIST d1",
+                "GEORADIUSBYMEMBER Sicily Palermo 200 km STORE d2 COUNT 1",
+                "GEOSEARCHSTORE d3 Sicily FROMMEMBER Catania BYBOX 400 400 km DESC STOREDIST",
+                "GEOSEARCHSTORE d3 Sicily FROMLONLAT 0 0 BYRADIUS 1 km",
+            ] {
+                assert!(!run(&mut e, &mut c, cmd).is_error(), "{cmd}");
+            }
+            let lines: Vec<String> = log
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|a| a.iter().map(|b| String::from_utf8_lossy(b)).collect::<Vec<_>>().join(" "))
+                .collect();
+            assert_eq!(
+                lines,
+                vec![
+                    SICILY,
+                    "GEORADIUS Sicily 15 37 200 km STOREDIST d1",
+                    "GEORADIUSBYMEMBER Sicily Palermo 200 km STORE d2 COUNT 1",
+                    "GEOSEARCHSTORE d3 Sicily FROMMEMBER Catania BYBOX 400 400 km DESC STOREDIST",
+                    "GEOSEARCHSTORE d3 Sicily FROMLONLAT 0 0 BYRADIUS 1 km",
+                ]
+            );
+            // Replaying what was propagated rebuilds the same keys.
+            let (mut r, mut rc, _) = setup();
+            for argv in log.lock().unwrap().iter() {
+                assert!(!r.execute(&mut rc, argv).is_error());
+            }
+            for key in ["Sicily", "d1", "d2", "d3"] {
+                let cmd = format!("ZRANGE {key} 0 -1 WITHSCORES");
+                assert_eq!(run(&mut e, &mut c, &cmd), run(&mut r, &mut rc, &cmd), "{key}");
+            }
+            assert_eq!(run(&mut r, &mut rc, "EXISTS d3"), Reply::Int(0));
+            assert_eq!(run(&mut r, &mut rc, "ZCARD d1"), Reply::Int(2));
+        }
+
+        #[test]
+        fn a_legacy_store_key_is_seen_by_watch() {
+            let (mut e, mut c, _) = setup();
+            let mut other = e.new_client("other".into());
+            run(&mut e, &mut c, SICILY);
+            run(&mut e, &mut c, "WATCH d");
+            run(&mut e, &mut other, "GEORADIUS Sicily 15 37 200 km STORE d");
+            run(&mut e, &mut c, "MULTI");
+            run(&mut e, &mut c, "SET x 1");
+            assert_eq!(run(&mut e, &mut c, "EXEC"), Reply::NilArray);
+            // Nothing stored, nothing deleted: the watch holds.
+            run(&mut e, &mut c, "WATCH d9");
+            run(&mut e, &mut other, "GEORADIUS Sicily 0 0 1 km STORE d9");
+            run(&mut e, &mut c, "MULTI");
+            run(&mut e, &mut c, "SET x 1");
+            assert_eq!(run(&mut e, &mut c, "EXEC"), Reply::Array(vec![Reply::OK]));
+        }
+
+        #[test]
+        fn resp3_positions_are_doubles() {
+            let (mut e, mut c, _) = setup();
+            c.protocol = Protocol::Resp3;
+            run(&mut e, &mut c, SICILY);
+            let Reply::Array(pos) = run(&mut e, &mut c, "GEOPOS Sicily Palermo nobody") else {
+                panic!()
+            };
+            assert_eq!(pos[1], Reply::NilArray);
+            let Reply::Array(xy) = &pos[0] else { panic!() };
+            assert!(matches!(xy[0], Reply::Double(x) if (x - 13.361389338970184).abs() < 1e-12));
+            assert_eq!(run(&mut e, &mut c, "GEODIST Sicily Palermo Catania km"), bulk("166.2742"));
+            assert_eq!(run(&mut e, &mut c, "GEODIST Sicily Palermo nobody"), Reply::Nil);
+        }
+    }
 }
