@@ -223,14 +223,16 @@ enum Kind {
     Search { store: bool },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Sort {
+    #[default]
     None,
     Asc,
     Desc,
 }
 
 /// A search's options as Redis's `georadiusGeneric` reads them.
+#[derive(Default)]
 struct SearchOptions<'a> {
     withdist: bool,
     withhash: bool,
@@ -336,20 +338,7 @@ struct Found {
 
 fn search(ctx: &mut Ctx<'_>, mut args: Args<'_>, kind: Kind) -> Result<Reply, CommandError> {
     let name = args.command_name();
-    let mut opts = SearchOptions {
-        withdist: false,
-        withhash: false,
-        withcoord: false,
-        sort: Sort::None,
-        any: false,
-        count: 0,
-        store: None,
-        storedist: false,
-        center: None,
-        from_member: false,
-        from_lonlat: false,
-        shape: None,
-    };
+    let mut opts = SearchOptions::default();
     if kind == (Kind::Search { store: true }) {
         opts.store = Some(args.next_key()?);
     }
