@@ -3,6 +3,7 @@
 //! answers `COMMAND`, read-only checks, MULTI and script validation, key extraction and propagation.
 
 pub mod args;
+mod bitmaps;
 mod hashes;
 mod keys;
 mod lists;
