@@ -82,6 +82,16 @@ impl CompactBytes {
         }
     }
 
+    /// The bytes as a `Vec`, without copying when they have their own allocation (and, for a shared
+    /// string, nobody else holds it).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            CompactBytes::Boxed(b) => b.into_vec(),
+            CompactBytes::Shared(b) => Vec::from(*b),
+            inline => inline.as_bytes().to_vec(),
+        }
+    }
+
     /// Runs `f` on the bytes, mutably, after growing them with zero bytes to at least `min_len` (never
     /// shrinks). For the bitmap commands: growing a long string one byte at a time is amortised O(1), since
     /// a shared string turns into a `Vec` with spare room and back without copying when nobody else holds

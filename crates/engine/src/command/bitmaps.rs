@@ -487,8 +487,113 @@ fn bitfield_generic(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use std::sync::{Arc, Mutex};
+
+    use crate::{ClientState, Engine, ManualClock, Propagate, ServerInfo};
+
+    type Log = Arc<Mutex<Vec<Vec<Bytes>>>>;
+
+    struct Sink(Log);
+
+    impl Propagate for Sink {
+        fn propagate(&mut self, argv: &[Bytes]) {
+            self.0.lock().unwrap().push(argv.to_vec());
+        }
+    }
+
+    /// An engine whose propagated commands are logged (shared with the HyperLogLog tests).
+    pub(in crate::command) struct T {
+        engine: Engine,
+        client: ClientState,
+        log: Log,
+    }
+
+    impl T {
+        pub(in crate::command) fn new() -> T {
+            let mut engine =
+                Engine::new(Arc::new(ManualClock::new(1_700_000_000_000)), ServerInfo::default());
+            let log: Log = Arc::default();
+            engine.set_propagation(Box::new(Sink(log.clone())));
+            let client = engine.new_client("test".into());
+            T { engine, client, log }
+        }
+
+        pub(in crate::command) fn run(&mut self, args: &[&str]) -> Reply {
+            let argv: Vec<Bytes> =
+                args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            self.engine.execute(&mut self.client, &argv)
+        }
+
+        /// The commands propagated so far, as text.
+        pub(in crate::command) fn log(&self) -> Vec<String> {
+            self.log
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|c| c.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>().join(" "))
+                .collect()
+        }
+
+        /// Runs every propagated command on a fresh engine (as an AOF replay would) and returns it.
+        pub(in crate::command) fn replay(&self) -> T {
+            let mut b = T::new();
+            for argv in self.log.lock().unwrap().clone() {
+                assert!(!b.engine.execute(&mut b.client, &argv).is_error(), "{argv:?}");
+            }
+            b
+        }
+
+        pub(in crate::command) fn get(&mut self, key: &str) -> Reply {
+            self.run(&["GET", key])
+        }
+    }
+
+    #[test]
+    fn only_changes_propagate_and_replay_gives_the_same_bytes() {
+        let mut t = T::new();
+        t.run(&["SETBIT", "b", "9", "1"]);
+        t.run(&["SETBIT", "b", "9", "1"]);
+        t.run(&["SETBIT", "b", "3", "0"]);
+        t.run(&["SETBIT", "b", "30", "0"]);
+        t.run(&["BITFIELD", "f", "SET", "u8", "0", "7", "INCRBY", "i5", "20", "3"]);
+        t.run(&["BITFIELD", "f", "SET", "u8", "0", "7"]);
+        t.run(&["BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "300"]);
+        t.run(&["BITFIELD", "f", "GET", "u8", "0"]);
+        t.run(&["BITOP", "OR", "o", "b", "f"]);
+        t.run(&["BITOP", "AND", "gone", "missing"]);
+        assert_eq!(
+            t.log(),
+            [
+                "SETBIT b 9 1",
+                "SETBIT b 30 0",
+                "BITFIELD f SET u8 0 7 INCRBY i5 20 3",
+                "BITOP OR o b f",
+                "BITOP AND gone missing",
+            ]
+        );
+        t.run(&["SETBIT", "b", "1000", "1"]);
+        t.run(&["BITFIELD", "f", "INCRBY", "u16", "#40", "65535"]);
+        let mut b = t.replay();
+        for key in ["b", "f", "o"] {
+            assert_eq!(t.get(key), b.get(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn setbit_grows_a_long_string_in_place() {
+        let mut t = T::new();
+        for i in 0..40_000u32 {
+            t.run(&["SETBIT", "b", &(i * 8 + 7).to_string(), "1"]);
+        }
+        assert_eq!(t.run(&["BITCOUNT", "b"]), Reply::Int(40_000));
+        assert_eq!(t.run(&["STRLEN", "b"]), Reply::Int(40_000));
+        assert_eq!(
+            t.run(&["GETRANGE", "b", "39998", "-1"]),
+            Reply::Bulk(Bytes::from(&[1u8, 1][..]))
+        );
+    }
 
     #[test]
     fn bits_round_trip_msb_first() {

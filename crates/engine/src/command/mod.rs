@@ -5,6 +5,7 @@
 pub mod args;
 mod bitmaps;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod memory;

@@ -1,8 +1,8 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
 use super::{
-    CommandSpec, Flags, Handler, KeySpec, bitmaps, hashes, keys, lists, memory, scripting, server,
-    sets, streams, strings, transactions, zsets,
+    CommandSpec, Flags, Handler, KeySpec, bitmaps, hashes, hyperloglog, keys, lists, memory,
+    scripting, server, sets, streams, strings, transactions, zsets,
 };
 
 const W: Flags = Flags::WRITE;
@@ -222,6 +222,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("BITPOS",      "bitpos",      -3, R,                         one(1),                      "bitmap",     bitmaps::bitpos),
     spec("GETBIT",      "getbit",      3,  R.or(F),                   one(1),                      "bitmap",     bitmaps::getbit),
     spec("SETBIT",      "setbit",      4,  W.or(M),                   one(1),                      "bitmap",     bitmaps::setbit),
+
+    // hyperloglog (rows in name order)
+    spec("PFADD",       "pfadd",       -2, W.or(M).or(F),             one(1),                      "hyperloglog", hyperloglog::pfadd),
+    spec("PFCOUNT",     "pfcount",     -2, R,                         rest(1),                     "hyperloglog", hyperloglog::pfcount),
+    spec("PFMERGE",     "pfmerge",     -2, W.or(M),                   rest(1),                     "hyperloglog", hyperloglog::pfmerge),
 
     // scripting
     spec("EVAL",        "eval",        -3, NS.or(MR).or(LONG),                 NK,                          "scripting",  scripting::eval),
