@@ -44,20 +44,39 @@ pub(super) fn bitfield_ro(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, Co
     bitfield_generic(ctx, args, true)
 }
 
-/// `BITOP AND|OR|XOR|NOT destkey key [key ...]`: missing keys are empty strings, shorter strings are
-/// zero-padded; an empty result deletes `destkey`. Always counts as a change, like Redis.
+/// `BITOP AND|OR|XOR|NOT|DIFF|DIFF1|ANDOR|ONE destkey key [key ...]`: missing keys are empty strings,
+/// shorter strings are zero-padded; an empty result deletes `destkey`. Always counts as a change, like
+/// Redis 7.0. DIFF (first and none of the others), DIFF1 (any of the others but not the first), ANDOR
+/// (first and any of the others) and ONE (exactly one source) are Redis 8.2's.
 pub(super) fn bitop(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, CommandError> {
-    let op = match args.keyword(&["AND", "OR", "XOR", "NOT"]) {
-        Some(0) => BitOp::And,
-        Some(1) => BitOp::Or,
-        Some(2) => BitOp::Xor,
-        Some(_) => BitOp::Not,
-        None => return Err(CommandError::Syntax),
-    };
+    const OPS: [BitOp; 8] = [
+        BitOp::And,
+        BitOp::Or,
+        BitOp::Xor,
+        BitOp::Not,
+        BitOp::Diff,
+        BitOp::Diff1,
+        BitOp::AndOr,
+        BitOp::One,
+    ];
+    let op = args
+        .keyword(&["AND", "OR", "XOR", "NOT", "DIFF", "DIFF1", "ANDOR", "ONE"])
+        .map(|i| OPS[i])
+        .ok_or(CommandError::Syntax)?;
     let dest = args.next_key()?;
     let keys = args.rest();
     if op == BitOp::Not && keys.len() != 1 {
         return Err(CommandError::custom("ERR BITOP NOT must be called with a single source key."));
+    }
+    if matches!(op, BitOp::Diff | BitOp::Diff1 | BitOp::AndOr) && keys.len() < 2 {
+        let name = match op {
+            BitOp::Diff => "DIFF",
+            BitOp::Diff1 => "DIFF1",
+            _ => "ANDOR",
+        };
+        return Err(CommandError::custom(format!(
+            "ERR BITOP {name} must be called with at least two source keys."
+        )));
     }
     let now = ctx.now;
     let mut sources: Vec<Bytes> = Vec::with_capacity(keys.len());
@@ -69,27 +88,7 @@ pub(super) fn bitop(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     if maxlen == 0 {
         ctx.db.remove(dest, now);
     } else {
-        let mut out = vec![0u8; maxlen];
-        out[..sources[0].len()].copy_from_slice(&sources[0]);
-        match op {
-            BitOp::Not => out.iter_mut().for_each(|b| *b = !*b),
-            BitOp::And => {
-                for s in &sources[1..] {
-                    out.iter_mut().zip(s.iter()).for_each(|(o, b)| *o &= b);
-                    out[s.len()..].fill(0);
-                }
-            }
-            BitOp::Or => {
-                for s in &sources[1..] {
-                    out.iter_mut().zip(s.iter()).for_each(|(o, b)| *o |= b);
-                }
-            }
-            BitOp::Xor => {
-                for s in &sources[1..] {
-                    out.iter_mut().zip(s.iter()).for_each(|(o, b)| *o ^= b);
-                }
-            }
-        }
+        let out = bit_operation(op, &sources, maxlen);
         ctx.db.insert(dest, Entry::new(Value::Str(CompactBytes::from_vec(out))), now);
     }
     ctx.mark_dirty(1);
@@ -195,6 +194,52 @@ enum BitOp {
     Or,
     Xor,
     Not,
+    Diff,
+    Diff1,
+    AndOr,
+    One,
+}
+
+/// BITOP's result over `sources` zero-padded to `len` bytes.
+fn bit_operation(op: BitOp, sources: &[Bytes], len: usize) -> Vec<u8> {
+    let (first, rest) = sources.split_first().map_or((&[][..], &[][..]), |(f, r)| (&f[..], r));
+    let mut out = vec![0u8; len];
+    out[..first.len()].copy_from_slice(first);
+    // Folds every other source into `acc`, byte by byte (missing bytes are 0).
+    let fold = |acc: &mut [u8], f: &dyn Fn(&mut u8, u8)| {
+        for s in rest {
+            acc.iter_mut().zip(s.iter().chain(std::iter::repeat(&0))).for_each(|(a, &b)| f(a, b));
+        }
+    };
+    match op {
+        BitOp::Not => out.iter_mut().for_each(|b| *b = !*b),
+        BitOp::And => fold(&mut out, &|a, b| *a &= b),
+        BitOp::Or => fold(&mut out, &|a, b| *a |= b),
+        BitOp::Xor => fold(&mut out, &|a, b| *a ^= b),
+        BitOp::Diff | BitOp::Diff1 | BitOp::AndOr => {
+            let mut others = vec![0u8; len];
+            fold(&mut others, &|a, b| *a |= b);
+            for (o, d) in out.iter_mut().zip(others) {
+                *o = match op {
+                    BitOp::Diff => *o & !d,
+                    BitOp::Diff1 => !*o & d,
+                    _ => *o & d,
+                };
+            }
+        }
+        BitOp::One => {
+            // Bits seen at least once (`out`) and at least twice (`twice`).
+            let mut twice = vec![0u8; len];
+            for s in rest {
+                for (j, &b) in s.iter().enumerate() {
+                    twice[j] |= out[j] & b;
+                    out[j] |= b;
+                }
+            }
+            out.iter_mut().zip(twice).for_each(|(o, t)| *o &= !t);
+        }
+    }
+    out
 }
 
 impl BitRange {
