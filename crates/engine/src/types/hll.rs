@@ -122,8 +122,10 @@ pub fn to_dense(v: &mut Vec<u8>) -> Result<(), Corrupt> {
 /// Raises each of `max`'s registers to the HLL's (Redis's `hllMerge`).
 pub fn merge_into(max: &mut [u8], b: &[u8]) -> Result<(), Corrupt> {
     if is_dense(b) {
-        for (i, m) in max.iter_mut().enumerate().take(REGISTERS) {
-            *m = (*m).max(dense_get(&b[HDR..], i));
+        for (m, c) in max.chunks_exact_mut(4).zip(b[HDR..].chunks_exact(3)) {
+            for (m, r) in m.iter_mut().zip(unpack(c)) {
+                *m = (*m).max(r);
+            }
         }
         return Ok(());
     }
@@ -150,8 +152,10 @@ pub fn merge_into(max: &mut [u8], b: &[u8]) -> Result<(), Corrupt> {
 pub fn count(b: &[u8]) -> Result<u64, Corrupt> {
     let mut histogram = [0u32; 64];
     if is_dense(b) {
-        for i in 0..REGISTERS {
-            histogram[usize::from(dense_get(&b[HDR..], i))] += 1;
+        for c in b[HDR..].chunks_exact(3) {
+            for r in unpack(c) {
+                histogram[usize::from(r)] += 1;
+            }
         }
     } else {
         let mut idx = 0;
@@ -261,6 +265,13 @@ fn tau(mut x: f64) -> f64 {
             return z / 3.0;
         }
     }
+}
+
+/// The four dense registers packed in 3 bytes (6 bits each, least significant bits first).
+#[inline]
+fn unpack(c: &[u8]) -> [u8; 4] {
+    let v = u32::from(c[0]) | u32::from(c[1]) << 8 | u32::from(c[2]) << 16;
+    [v & 63, (v >> 6) & 63, (v >> 12) & 63, v >> 18].map(|r| r as u8)
 }
 
 /// Dense register `i` (the byte after the last register reads as 0, like Redis's trailing NUL).
@@ -490,6 +501,9 @@ mod tests {
         for (i, &r) in a.iter().enumerate() {
             assert!(!dense_set(&mut dense[HDR..], i, r));
         }
+        let all: Vec<u8> = dense[HDR..].chunks_exact(3).flat_map(unpack).collect();
+        assert_eq!(all, a);
+        assert!(all.iter().any(|&r| r > 1));
     }
 
     #[test]
