@@ -120,19 +120,24 @@ pub(super) fn bitpos(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Com
         _ => return Err(CommandError::Syntax),
     };
     let Some(r) = range else { return Ok(Reply::Int(-1)) };
-    // The range's bits, with those of the edge bytes outside it forced to the opposite of `bit`.
-    let byte_at = |i: usize| {
-        let mut b = s[i];
-        for mask in [(i == r.start).then_some(r.first_mask), (i == r.end).then_some(r.last_mask)]
-            .into_iter()
-            .flatten()
-        {
-            b = if bit { b & !mask } else { b | mask };
-        }
-        b
-    };
+    // The range's edge bytes, with their bits outside it forced to the opposite of `bit`; the bytes
+    // between them are searched a word at a time.
+    let edge = |i: usize, mask: u8| if bit { s[i] & !mask } else { s[i] | mask };
     let skip = if bit { 0x00 } else { 0xff };
-    let found = (r.start..=r.end).map(|i| (i, byte_at(i))).find(|&(_, b)| b != skip);
+    let first = if r.start == r.end {
+        edge(r.start, r.first_mask | r.last_mask)
+    } else {
+        edge(r.start, r.first_mask)
+    };
+    let found = if first != skip {
+        Some((r.start, first))
+    } else if r.start == r.end {
+        None
+    } else if let Some(i) = first_byte_not(&s[r.start + 1..r.end], skip) {
+        Some((r.start + 1 + i, s[r.start + 1 + i]))
+    } else {
+        Some((r.end, edge(r.end, r.last_mask))).filter(|&(_, b)| b != skip)
+    };
     let pos = match found {
         Some((i, b)) => {
             let lead = if bit { b.leading_zeros() } else { (!b).leading_zeros() };
@@ -206,14 +211,21 @@ fn bit_operation(op: BitOp, sources: &[Bytes], len: usize) -> Vec<u8> {
     let mut out = vec![0u8; len];
     out[..first.len()].copy_from_slice(first);
     // Folds every other source into `acc`, byte by byte (missing bytes are 0).
+    // Folds every other source into `acc`, byte by byte; bytes past a source's end are 0, which only AND
+    // has to apply.
     let fold = |acc: &mut [u8], f: &dyn Fn(&mut u8, u8)| {
         for s in rest {
-            acc.iter_mut().zip(s.iter().chain(std::iter::repeat(&0))).for_each(|(a, &b)| f(a, b));
+            acc.iter_mut().zip(s.iter()).for_each(|(a, &b)| f(a, b));
         }
     };
     match op {
         BitOp::Not => out.iter_mut().for_each(|b| *b = !*b),
-        BitOp::And => fold(&mut out, &|a, b| *a &= b),
+        BitOp::And => {
+            for s in rest {
+                out.iter_mut().zip(s.iter()).for_each(|(a, &b)| *a &= b);
+                out[s.len()..].fill(0);
+            }
+        }
         BitOp::Or => fold(&mut out, &|a, b| *a |= b),
         BitOp::Xor => fold(&mut out, &|a, b| *a ^= b),
         BitOp::Diff | BitOp::Diff1 | BitOp::AndOr => {
@@ -317,6 +329,17 @@ fn edit_bits<R>(
     let r = f(&mut v);
     ctx.db.insert(key, Entry::new(Value::Str(CompactBytes::from_vec(v))), now);
     Ok((r, true))
+}
+
+/// The index of the first byte of `b` that is not `skip`, comparing 8 bytes at a time.
+fn first_byte_not(b: &[u8], skip: u8) -> Option<usize> {
+    let word = u64::from_ne_bytes([skip; 8]);
+    let mut chunks = b.chunks_exact(8);
+    let tail = chunks.remainder();
+    let whole = chunks
+        .position(|c| u64::from_ne_bytes(c.try_into().unwrap_or([skip; 8])) != word)
+        .map_or(b.len() - tail.len(), |i| i * 8);
+    b[whole..].iter().position(|&x| x != skip).map(|i| whole + i)
 }
 
 /// The number of set bits.
