@@ -8,7 +8,8 @@
 #   bash bench/profile.sh rest-get       # POST / ["GET","foo"] over HTTP (wrk, fixed duration)
 #
 # Environment: N (requests, default 20000), P (redis-benchmark pipeline, default 1), KEEP=1 (keep the
-# callgrind.out file, printed at the end), LARDER (binary; default $CARGO_TARGET_DIR/release/larder).
+# callgrind.out file, printed at the end), LARDER (binary; default $CARGO_TARGET_DIR/release/larder),
+# TARGET=redis (profile redis-server 7 instead, same load and AOF setting; not for rest-get).
 # Loopback only; the server is stopped on exit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,7 +17,7 @@ WHAT=${1:?usage: bench/profile.sh evalsha|get|set|incr|zadd|hget|rest-get}
 N=${N:-20000}
 P=${P:-1}
 LARDER=${LARDER:-${CARGO_TARGET_DIR:-$ROOT/target}/release/larder}
-[[ -x $LARDER ]] || { echo "build larder first: cargo build --release -p larder-server" >&2; exit 1; }
+[[ ${TARGET:-larder} == redis || -x $LARDER ]] || { echo "build larder first: cargo build --release -p larder-server" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/larder-prof.XXXXXX")
 TOKEN=prof-token
 read -r HTTP RESP < <(python3 -c '
@@ -24,9 +25,17 @@ import socket
 s = [socket.socket() for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
-valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.out" \
-  "$LARDER" --http "127.0.0.1:$HTTP" --resp "127.0.0.1:$RESP" --token "$TOKEN" --data-dir "$WORK/data" \
-  --quiet --log warn --appendonly yes --appendfsync everysec >"$WORK/larder.log" 2>&1 &
+if [[ ${TARGET:-larder} == redis ]]; then
+  [[ $WHAT != rest-get ]] || { echo "rest-get profiles larder only" >&2; exit 1; }
+  mkdir -p "$WORK/data"
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.out" \
+    redis-server --port "$RESP" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
+    --dir "$WORK/data" --requirepass "$TOKEN" >"$WORK/server.log" 2>&1 &
+else
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/callgrind.out" \
+    "$LARDER" --http "127.0.0.1:$HTTP" --resp "127.0.0.1:$RESP" --token "$TOKEN" --data-dir "$WORK/data" \
+    --quiet --log warn --appendonly yes --appendfsync everysec >"$WORK/server.log" 2>&1 &
+fi
 VPID=$!
 trap 'kill $VPID 2>/dev/null || true; wait $VPID 2>/dev/null || true; [[ ${KEEP:-0} == 1 ]] || rm -rf "$WORK"' EXIT
 cli() { redis-cli -h 127.0.0.1 -p "$RESP" --no-auth-warning -a "$TOKEN" "$@"; }
@@ -60,7 +69,7 @@ OUTF=$WORK/callgrind.out.1
 REQS=$N
 [[ $WHAT == rest-get ]] && REQS=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
 TOTAL=$(callgrind_annotate "$OUTF" 2>/dev/null | awk '/PROGRAM TOTALS/ && !t {gsub(/,/, "", $1); t = $1} END {print t}')
-echo "== $WHAT P=$P: $REQS requests, $TOTAL instructions, $((TOTAL / REQS)) instructions/request"
+echo "== ${TARGET:-larder} $WHAT P=$P: $REQS requests, $TOTAL instructions, $((TOTAL / REQS)) instructions/request"
 short() { sed -E 's#/root/.cargo/registry/src/[^/]+/##; s# \[[^]]*larder\]##' | cut -c1-170; }
 echo "-- exclusive"
 callgrind_annotate "$OUTF" 2>/dev/null | sed -n '/file:function/,$p' | sed -n 2,31p | short || true

@@ -1,7 +1,7 @@
 //! Deterministic memory per key: loads the shapes `bench/run.sh`'s memory phase loads (`SET key:<12
-//! digits> xxx`, then `HSET hash:<12 digits> f0 xxx ... f9 xxx`) into an engine through
-//! `Engine::execute`, and prints the heap bytes each key costs, counted by a global allocator that wraps
-//! the system one. Two figures per shape: the bytes requested, and an estimate of what glibc's malloc
+//! digits> xxx`, then `HSET hash:<12 digits> f0 xxx ... f9 xxx`), then 10-member sets and sorted sets and
+//! a few other shapes, into an engine through `Engine::execute`, and prints the heap bytes each key costs,
+//! counted by a global allocator that wraps the system one. Two figures per shape: the bytes requested, and an estimate of what glibc's malloc
 //! really takes for them (8 bytes of chunk header, 16-byte rounding, 32-byte minimum chunk), which is what
 //! RSS shows. Also prints the sizes of the types every key pays for.
 //!
@@ -133,6 +133,23 @@ fn main() {
         for f in &fields {
             v.push(f.as_bytes());
             v.push(b"xxx");
+        }
+        argv(&v)
+    });
+    load(&mut engine, &mut client, "SADD set:<12 digits> 10 m", hashes, |i| {
+        let key = format!("set:{i:012}");
+        let members: Vec<String> = (0..10).map(|m| format!("member:{m}")).collect();
+        let mut v: Vec<&[u8]> = vec![b"SADD", key.as_bytes()];
+        v.extend(members.iter().map(|m| m.as_bytes()));
+        argv(&v)
+    });
+    load(&mut engine, &mut client, "ZADD zset:<12 digits> 10 m", hashes, |i| {
+        let key = format!("zset:{i:012}");
+        let members: Vec<String> = (0..10).map(|m| format!("member:{m}")).collect();
+        let mut v: Vec<&[u8]> = vec![b"ZADD", key.as_bytes()];
+        for m in &members {
+            v.push(b"1");
+            v.push(m.as_bytes());
         }
         argv(&v)
     });

@@ -46,8 +46,8 @@ impl CompactBytes {
         }
     }
 
-    /// Takes `b` over: a long one is kept without copying, a short one is copied inline. A `Bytes` that is
-    /// a slice of a larger buffer (a request's argument) is always copied, so it does not pin the buffer.
+    /// A copy of `b` (never `b` itself: an argument's `Bytes` is a slice of its request's buffer, and
+    /// keeping it would pin the whole buffer).
     pub fn from_bytes(b: &Bytes) -> CompactBytes {
         CompactBytes::new(b)
     }

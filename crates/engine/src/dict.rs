@@ -184,6 +184,15 @@ fn rev_increment(v: u64) -> u64 {
     v.reverse_bits().wrapping_add(1).reverse_bits()
 }
 
+/// Where an element sits in a [`Dict`] (see [`Dict::position`]); meaningful until the dict changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    /// In the rehash target table rather than the main one.
+    second: bool,
+    bucket: usize,
+    depth: usize,
+}
+
 /// Redis-style hash table; see the [module documentation](self).
 pub struct Dict<K, V, S = DefaultHashBuilder> {
     hash_builder: S,
@@ -258,6 +267,28 @@ impl<K, V, S> Dict<K, V, S> {
     #[inline]
     pub fn is_rehashing(&self) -> bool {
         self.t1.size() != 0
+    }
+
+    /// The element at `pos`, a [`Dict::position`] taken since the dict was last changed (`None` for a
+    /// position that no longer points at an element).
+    #[inline]
+    pub fn at(&self, pos: Pos) -> Option<(&K, &V)> {
+        let table = if pos.second { &self.t1 } else { &self.t0 };
+        let mut node = table.buckets.get(pos.bucket)?.as_deref()?;
+        for _ in 0..pos.depth {
+            node = node.next.as_deref()?;
+        }
+        Some((&node.key, &node.value))
+    }
+
+    /// [`Dict::at`], with the value mutable.
+    pub fn at_mut(&mut self, pos: Pos) -> Option<(&K, &mut V)> {
+        let table = if pos.second { &mut self.t1 } else { &mut self.t0 };
+        let mut node = table.buckets.get_mut(pos.bucket)?.as_deref_mut()?;
+        for _ in 0..pos.depth {
+            node = node.next.as_deref_mut()?;
+        }
+        Some((&node.key, &mut node.value))
     }
 
     /// Removes every element and frees both bucket arrays.
@@ -358,11 +389,11 @@ impl<K, V, S> Dict<K, V, S> {
     /// between calls each element is returned exactly once. A call visits at
     /// least one bucket, so it may call `f` zero times and still return a
     /// non-zero cursor.
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&K, &V)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a K, &'a V)) -> u64 {
         if self.is_empty() {
             return 0;
         }
-        let mut emit = |bucket: &Link<K, V>| {
+        let mut emit = |bucket: &'a Link<K, V>| {
             let mut cur = bucket.as_deref();
             while let Some(node) = cur {
                 f(&node.key, &node.value);
@@ -682,6 +713,43 @@ where
         }
         let i0 = self.t0.index(hash);
         find_in_chain(self.t0.buckets[i0].as_deref(), key)
+    }
+
+    /// Where `key` is, for reaching it again with [`Dict::at`] without hashing or comparing keys (a
+    /// caller that may have to mutate the dict in between looks up once, then reads through the position
+    /// when it did not).
+    pub fn position<Q>(&self, key: &Q) -> Option<Pos>
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        let hash = self.hash(key);
+        let depth_in = |mut cur: Option<&Node<K, V>>| {
+            let mut depth = 0;
+            while let Some(node) = cur {
+                if node.key.borrow() == key {
+                    return Some(depth);
+                }
+                depth += 1;
+                cur = node.next.as_deref();
+            }
+            None
+        };
+        if self.is_rehashing() {
+            let bucket = self.t1.index(hash);
+            if let Some(depth) = depth_in(self.t1.buckets[bucket].as_deref()) {
+                return Some(Pos { second: true, bucket, depth });
+            }
+        }
+        let bucket = self.t0.index(hash);
+        depth_in(self.t0.buckets[bucket].as_deref()).map(|depth| Pos {
+            second: false,
+            bucket,
+            depth,
+        })
     }
 
     /// The value for `key`.

@@ -58,6 +58,12 @@ impl Entry {
         self.expire_at <= now || matches!(&self.value, Value::Hash(h) if h.all_fields_expired(now))
     }
 
+    /// Whether an access at `now` has work to do: the key is expired, or it is a hash with expired fields.
+    #[inline]
+    fn needs_expiry(&self, now: u64) -> bool {
+        self.expire_at <= now || matches!(&self.value, Value::Hash(h) if h.has_expired_fields(now))
+    }
+
     /// Whether it is a hash with fields that have an expiry time.
     fn has_field_ttls(&self) -> bool {
         matches!(&self.value, Value::Hash(h) if h.has_field_ttls())
@@ -160,8 +166,13 @@ impl Keyspace {
 
     /// The live entry at `key`.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
-        self.expire_if_needed(key, now);
-        let e = self.map.get_mut(key)?;
+        // One lookup in the usual case (nothing to expire): the position is read again without hashing.
+        let mut pos = self.map.position(key)?;
+        if self.map.at(pos).is_some_and(|(_, e)| e.needs_expiry(now)) {
+            self.expire_if_needed(key, now);
+            pos = self.map.position(key)?;
+        }
+        let (_, e) = self.map.at_mut(pos)?;
         self.clock.touch(&mut e.access, now);
         Some(e)
     }

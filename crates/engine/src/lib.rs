@@ -16,6 +16,7 @@ pub mod dict;
 mod engine;
 mod error;
 mod evict;
+mod geohash;
 mod glob;
 mod info;
 mod keyspace;

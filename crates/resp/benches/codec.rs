@@ -36,6 +36,15 @@ fn decode(c: &mut Criterion) {
             ]),
         ),
         ("inline PING", b"PING\r\n".to_vec()),
+        // Past the 16 argument positions the decoder keeps between its passes.
+        ("MSET of 20 pairs", {
+            let mut args: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
+            for i in 0..20 {
+                args.push(format!("key:{i:012}").into_bytes());
+                args.push(b"xxx".to_vec());
+            }
+            multibulk(&args.iter().map(|a| &a[..]).collect::<Vec<_>>())
+        }),
     ];
     for (name, bytes) in &cases {
         g.throughput(Throughput::Elements(1));

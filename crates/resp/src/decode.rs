@@ -133,8 +133,8 @@ fn decode_multibulk(
         if avail < len || avail - len < 2 {
             return Ok(None);
         }
-        if i < KEPT {
-            spans[i] = (start, len);
+        if let Some(span) = spans.get_mut(i) {
+            *span = (start, len);
         }
         pos = start + len + 2;
     }
@@ -144,14 +144,10 @@ fn decode_multibulk(
     let mut argv = Vec::with_capacity(count);
     let mut pos = body;
     for i in 0..count {
-        let (start, len) = if i < KEPT {
-            spans[i]
-        } else {
+        let (start, len) = match spans.get(i) {
+            Some(&span) => span,
             // Cannot fail or be incomplete: pass 1 checked these very bytes.
-            let Some(span) = bulk_header(&frame, pos, limits)? else {
-                return Err(DecodeError::InvalidBulkLength);
-            };
-            span
+            None => bulk_header(&frame, pos, limits)?.ok_or(DecodeError::InvalidBulkLength)?,
         };
         argv.push(frame.slice(start..start + len));
         pos = start + len + 2;

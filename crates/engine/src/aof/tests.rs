@@ -832,6 +832,25 @@ fn futures_wait_without_a_runtime_under_every_policy() {
 }
 
 #[test]
+fn everysec_bursts_are_gathered_and_waiters_wake_a_napping_flusher() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut live = Live::open(dir.path(), clock.clone(), config(FsyncPolicy::EverySec));
+    for round in 0..20 {
+        // A burst of appends: the flusher writes the first and naps while the rest gather.
+        for i in 0..50 {
+            live.run(&format!("SET k{round}:{i} v"));
+        }
+        // A waiter must not wait out the nap, let alone the one-second fsync.
+        let started = std::time::Instant::now();
+        live.sync();
+        assert!(started.elapsed() < Duration::from_millis(500), "round {round}");
+    }
+    live.aof.shutdown().unwrap();
+    assert_eq!(reload(dir.path(), &clock).0.len(), 1000);
+}
+
+#[test]
 fn everysec_syncs_within_about_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(T0);

@@ -902,7 +902,7 @@ fn rewrite_writer(
     match result {
         Ok(size) => {
             st.ops.push(Op::Finish { base, size });
-            if st.flusher_parked {
+            if st.flusher_parked || st.flusher_napping {
                 st.flusher_parked = false;
                 shared.flusher_cv.notify_one();
             }

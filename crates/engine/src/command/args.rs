@@ -18,6 +18,11 @@ impl<'a> Args<'a> {
         Args { argv, pos: 1 }
     }
 
+    /// The command name as the client sent it (for the few errors that quote it, like GEOSEARCH's).
+    pub fn command_name(&self) -> &'a Bytes {
+        &self.argv[0]
+    }
+
     /// How many arguments are left.
     pub fn remaining(&self) -> usize {
         self.argv.len() - self.pos

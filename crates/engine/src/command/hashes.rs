@@ -76,7 +76,11 @@ pub(super) fn hgetall(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Co
     let now = ctx.now;
     let pairs = match ctx.db.get_as::<Hash>(key, now)? {
         None => Vec::new(),
-        Some(h) => h.iter().map(|(f, v)| (bulk(f), bulk(v))).collect(),
+        Some(h) => {
+            let mut out = Vec::with_capacity(h.len());
+            h.for_each_shared(|f, v| out.push((Reply::Bulk(f), Reply::Bulk(v))));
+            out
+        }
     };
     Ok(Reply::Map(pairs))
 }
@@ -217,7 +221,12 @@ pub(super) fn hkeys(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let now = ctx.now;
     let out = match ctx.db.get_as::<Hash>(key, now)? {
         None => Vec::new(),
-        Some(h) => h.iter().map(|(f, _)| bulk(f)).collect(),
+        Some(h) => {
+            let mut c = Copies::of(h.iter().map(|(f, _)| f));
+            let mut out = Vec::with_capacity(h.len());
+            out.extend(h.iter().map(|(f, _)| c.next(f.len())));
+            out
+        }
     };
     Ok(Reply::Array(out))
 }
@@ -233,11 +242,9 @@ pub(super) fn hmget(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let fields = args.rest();
     let now = ctx.now;
     let h = ctx.db.get_as::<Hash>(key, now)?;
-    let out = fields
-        .iter()
-        .map(|f| Reply::bulk_or_nil(h.and_then(|h| h.get(f)).map(Bytes::copy_from_slice)))
-        .collect();
-    Ok(Reply::Array(out))
+    let parts: Vec<Option<&[u8]>> = fields.iter().map(|f| h.and_then(|h| h.get(f))).collect();
+    let mut c = Copies::of(parts.iter().flatten().copied());
+    Ok(Reply::Array(parts.iter().map(|p| p.map_or(Reply::Nil, |p| c.next(p.len()))).collect()))
 }
 
 pub(super) fn hmset(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
@@ -327,8 +334,16 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
             return Err(CommandError::custom("ERR value is out of range"));
         }
         picked.reserve(n as usize);
-        for _ in 0..n {
-            picked.extend(h.random(rng));
+        if h.is_packed() {
+            // A random pick in a packed hash walks it: pick among its pairs collected once instead.
+            let all: Vec<(&[u8], &[u8])> = h.iter().collect();
+            if !all.is_empty() {
+                picked.extend((0..n).map(|_| all[rng.random_range(0..all.len())]));
+            }
+        } else {
+            for _ in 0..n {
+                picked.extend(h.random(rng));
+            }
         }
     } else {
         let count = count as usize;
@@ -353,11 +368,18 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply,
         }
     }
     let out = if !with_values {
-        picked.into_iter().map(|(f, _)| bulk(f)).collect()
-    } else if resp3 {
-        picked.into_iter().map(|(f, v)| Reply::Array(vec![bulk(f), bulk(v)])).collect()
+        let mut c = Copies::of(picked.iter().map(|(f, _)| *f));
+        picked.iter().map(|(f, _)| c.next(f.len())).collect()
     } else {
-        picked.into_iter().flat_map(|(f, v)| [bulk(f), bulk(v)]).collect()
+        let mut c = Copies::of(picked.iter().flat_map(|(f, v)| [*f, *v]));
+        if resp3 {
+            picked
+                .iter()
+                .map(|(f, v)| Reply::Array(vec![c.next(f.len()), c.next(v.len())]))
+                .collect()
+        } else {
+            picked.iter().flat_map(|(f, v)| [c.next(f.len()), c.next(v.len())]).collect()
+        }
     };
     Ok(Reply::Array(out))
 }
@@ -371,11 +393,11 @@ pub(super) fn hscan(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let Some(h) = ctx.db.get_as::<Hash>(key, now)? else { return Ok(scan_reply(0, Vec::new())) };
     let opts = HscanOptions::parse(&mut args)?;
     let mut out = Vec::new();
-    let mut emit = |f: &[u8], v: &[u8]| {
+    let mut emit = |f, v| {
         if opts.pattern.is_none_or(|p| glob_match(p, f, false)) {
-            out.push(bulk(f));
+            out.push(f);
             if !opts.no_values {
-                out.push(bulk(v));
+                out.push(v);
             }
         }
     };
@@ -398,7 +420,7 @@ pub(super) fn hscan(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
             }
         }
     };
-    Ok(scan_reply(next, out))
+    Ok(scan_reply(next, Copies::bulks(&out)))
 }
 
 pub(super) fn hset(ctx: &mut Ctx<'_>, args: Args<'_>) -> Result<Reply, CommandError> {
@@ -491,16 +513,44 @@ pub(super) fn hvals(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> Result<Reply, Comm
     let now = ctx.now;
     let out = match ctx.db.get_as::<Hash>(key, now)? {
         None => Vec::new(),
-        Some(h) => h.iter().map(|(_, v)| bulk(v)).collect(),
+        Some(h) => {
+            let mut c = Copies::of(h.iter().map(|(_, v)| v));
+            let mut out = Vec::with_capacity(h.len());
+            out.extend(h.iter().map(|(_, v)| c.next(v.len())));
+            out
+        }
     };
     Ok(Reply::Array(out))
 }
 
 // ---- helpers ----
 
-/// A reply holding a copy of a field or value.
-fn bulk(b: &[u8]) -> Reply {
-    Reply::Bulk(Bytes::copy_from_slice(b))
+/// Copies of fields and values for one reply, all slices of one shared buffer: one allocation for the
+/// whole reply rather than one per field or value.
+struct Copies {
+    buf: Bytes,
+    at: usize,
+}
+
+impl Copies {
+    /// The buffer holding `parts` one after the other, to be handed out in the same order.
+    fn of<'a>(parts: impl Iterator<Item = &'a [u8]> + Clone) -> Copies {
+        let mut buf = Vec::with_capacity(parts.clone().map(<[u8]>::len).sum());
+        parts.for_each(|p| buf.extend_from_slice(p));
+        Copies { buf: Bytes::from(buf), at: 0 }
+    }
+
+    /// The next part (`len` bytes long) as a bulk reply.
+    fn next(&mut self, len: usize) -> Reply {
+        self.at += len;
+        Reply::Bulk(self.buf.slice(self.at - len..self.at))
+    }
+
+    /// Bulk replies of `parts`, each a slice of one buffer.
+    fn bulks(parts: &[&[u8]]) -> Vec<Reply> {
+        let mut c = Copies::of(parts.iter().copied());
+        parts.iter().map(|p| c.next(p.len())).collect()
+    }
 }
 
 /// The `numfields` error of HTTL, HPERSIST, HGETDEL and HGETEX.

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod bitmaps;
+mod geo;
 mod hashes;
 mod hyperloglog;
 mod keys;

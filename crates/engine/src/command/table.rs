@@ -1,7 +1,7 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
 use super::{
-    CommandSpec, Flags, Handler, KeySpec, bitmaps, hashes, hyperloglog, keys, lists, memory,
+    CommandSpec, Flags, Handler, KeySpec, bitmaps, geo, hashes, hyperloglog, keys, lists, memory,
     scripting, server, sets, streams, strings, transactions, zsets,
 };
 
@@ -196,6 +196,18 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("ZSCORE",           "zscore",           3,  R.or(F),                  one(1),                      "sortedset",  zsets::zscore),
     spec("ZUNION",           "zunion",           -3, R,                        NK,                          "sortedset",  zsets::zunion),
     spec("ZUNIONSTORE",      "zunionstore",      -4, W.or(M),                  one(1),                      "sortedset",  zsets::zunionstore),
+
+    // geo (rows in name order)
+    spec("GEOADD",               "geoadd",               -5, W.or(M),       one(1),                   "geo",        geo::geoadd),
+    spec("GEODIST",              "geodist",              -4, R,             one(1),                   "geo",        geo::geodist),
+    spec("GEOHASH",              "geohash",              -2, R,             one(1),                   "geo",        geo::geohash),
+    spec("GEOPOS",               "geopos",               -2, R,             one(1),                   "geo",        geo::geopos),
+    spec("GEORADIUS",            "georadius",            -6, W.or(M),       one(1),                   "geo",        geo::georadius),
+    spec("GEORADIUSBYMEMBER",    "georadiusbymember",    -5, W.or(M),       one(1),                   "geo",        geo::georadiusbymember),
+    spec("GEORADIUSBYMEMBER_RO", "georadiusbymember_ro", -5, R,             one(1),                   "geo",        geo::georadiusbymember_ro),
+    spec("GEORADIUS_RO",         "georadius_ro",         -6, R,             one(1),                   "geo",        geo::georadius_ro),
+    spec("GEOSEARCH",            "geosearch",            -7, R,             one(1),                   "geo",        geo::geosearch),
+    spec("GEOSEARCHSTORE",       "geosearchstore",       -8, W.or(M),       KeySpec::range(1, 2, 1),  "geo",        geo::geosearchstore),
 
     // streams (rows in name order)
     spec("XACK",        "xack",        -4, W.or(F),                   one(1),                      "stream",     streams::xack),

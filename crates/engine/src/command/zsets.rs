@@ -358,7 +358,7 @@ fn scan_reply(cursor: u64, items: Vec<Reply>) -> Reply {
 
 /// Stores `z` at `dst` (replacing any value and TTL) and answers its size, or deletes `dst` when `z` is
 /// empty, as Redis's store commands do.
-fn store_result(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet) -> Reply {
+pub(super) fn store_result(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet) -> Reply {
     let now = ctx.now;
     if z.is_empty() {
         if ctx.db.remove(dst, now).is_some() {
@@ -458,7 +458,11 @@ impl ZaddOptions {
     }
 }
 
-fn zadd_generic(ctx: &mut Ctx<'_>, mut args: Args<'_>, incr: bool) -> Result<Reply, CommandError> {
+pub(super) fn zadd_generic(
+    ctx: &mut Ctx<'_>,
+    mut args: Args<'_>,
+    incr: bool,
+) -> Result<Reply, CommandError> {
     let key = args.next_key()?;
     let opts = ZaddOptions::parse(&mut args, incr);
     let pairs = args.rest();

@@ -909,3 +909,20 @@ fn panicking_callbacks_leave_dict_consistent() {
     assert_eq!(d.len(), 51);
     check_invariants(&d);
 }
+
+#[test]
+fn position_reaches_the_element_again_in_either_table() {
+    let mut d: Dict<String, u32> = Dict::new();
+    for i in 0..1000u16 {
+        d.insert(key(i), u32::from(i));
+        // Check in every state, including mid-rehash (the element may be in either table).
+        if i % 37 == 0 {
+            for j in (0..=i).step_by(7) {
+                let pos = d.position(key(j).as_str()).expect("present");
+                assert_eq!(d.at(pos), Some((&key(j), &u32::from(j))));
+            }
+            assert_eq!(d.position("missing"), None);
+        }
+    }
+    assert!(Dict::<String, u32>::new().position("k").is_none());
+}

@@ -146,10 +146,11 @@ pub(crate) struct Scripting {
     env: Table,
     /// The environment of function libraries (see the sandbox's `fenv`).
     fenv: Table,
-    /// `runner(f, call, pcall, script, keys, args)`: runs `f` under `xpcall` with a handler that records the
-    /// error line, with `redis.call`/`redis.pcall` and `KEYS`/`ARGV` (or `f`'s parameters) set for the run.
+    /// `runner(f, call, script, keys, args)`: runs `f` under `xpcall` with a handler that records the error
+    /// line, with `redis.call` (`call`), `redis.pcall` (derived from it) and `KEYS`/`ARGV` (`script`) or
+    /// `f`'s parameters set for the run; `runner(f)` just runs `f` (`FUNCTION LOAD`).
     runner: Function,
-    scripts: HashMap<String, Script>,
+    scripts: HashMap<String, Script, foldhash::fast::RandomState>,
     /// SHA1 → compiled script function.
     compiled: Table,
     /// Function name → callback of every loaded library function.
@@ -448,7 +449,7 @@ impl Scripting {
             env,
             fenv,
             runner,
-            scripts: HashMap::new(),
+            scripts: HashMap::default(),
             compiled,
             callbacks,
             libraries: Vec::new(),
@@ -766,22 +767,32 @@ impl Scripting {
         args: &[Bytes],
         read_only_call: bool,
     ) -> Result<Reply, CommandError> {
-        let sha = match source {
+        // The SHA1, lower-cased on the stack (no allocation on the EVALSHA path).
+        let mut lower = [0u8; 40];
+        let loaded;
+        let sha: &str = match source {
             Source::Sha(s) => {
-                let s = std::str::from_utf8(s).map(str::to_ascii_lowercase).unwrap_or_default();
-                if s.len() != 40 || !self.scripts.contains_key(&s) {
-                    return Err(CommandError::custom(
-                        "NOSCRIPT No matching script. Please use EVAL.",
-                    ));
+                let noscript =
+                    || CommandError::custom("NOSCRIPT No matching script. Please use EVAL.");
+                if s.len() != 40 {
+                    return Err(noscript());
                 }
-                s
+                lower.copy_from_slice(s);
+                lower.make_ascii_lowercase();
+                match std::str::from_utf8(&lower) {
+                    Ok(sha) if self.scripts.contains_key(sha) => sha,
+                    _ => return Err(noscript()),
+                }
             }
-            Source::Body(b) => self.load(b)?,
+            Source::Body(b) => {
+                loaded = self.load(b)?;
+                &loaded
+            }
         };
-        let script = self.scripts.get(&sha).expect("loaded above");
+        let script = self.scripts.get(sha).expect("loaded above");
         let read_only = read_only_call || script.flags.no_writes;
-        let func = self.compiled.raw_get::<Function>(sha.as_str()).map_err(lua_error)?;
-        self.execute(ctx, &func, Invocation::Script { keys, args }, &sha, "user_script", read_only)
+        let func = self.compiled.raw_get::<Function>(sha).map_err(lua_error)?;
+        self.execute(ctx, &func, Invocation::Script { keys, args }, sha, "user_script", read_only)
     }
 
     /// Runs a compiled script or function against `ctx` with the sandbox's `redis.call` wired to it.

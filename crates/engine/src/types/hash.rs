@@ -116,6 +116,7 @@ fn push_element(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Iterates a hash's fields and values: in insertion order for a packed hash, in table order otherwise.
+#[derive(Clone)]
 pub enum Iter<'a> {
     #[doc(hidden)]
     Packed { buf: &'a [u8], pos: usize },
@@ -160,6 +161,11 @@ impl Hash {
         }
     }
 
+    /// Whether it uses the packed (listpack-like) form.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.0, Repr::Packed(_))
+    }
+
     /// The encoding's name as Redis's `OBJECT ENCODING` reports it: `listpack` or `hashtable`.
     pub fn encoding(&self) -> &'static str {
         match &self.0 {
@@ -173,6 +179,31 @@ impl Hash {
         match &self.0 {
             Repr::Packed(buf) => Iter::Packed { buf, pos: 0 },
             Repr::Table(t) => Iter::Table(t.fields.iter()),
+        }
+    }
+
+    /// Calls `f` on every field and value (in [`Hash::iter`]'s order) as [`Bytes`] that are all slices of
+    /// one buffer copied at once: a reply of the whole hash costs one allocation, not one per element (a
+    /// packed hash is copied as it is, length bytes included).
+    pub fn for_each_shared(&self, mut f: impl FnMut(Bytes, Bytes)) {
+        let (buf, packed) = match &self.0 {
+            Repr::Packed(buf) => (Bytes::copy_from_slice(buf), true),
+            Repr::Table(t) => {
+                let total = t.fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let mut buf = Vec::with_capacity(total);
+                for (k, v) in t.fields.iter() {
+                    buf.extend_from_slice(k);
+                    buf.extend_from_slice(v);
+                }
+                (Bytes::from(buf), false)
+            }
+        };
+        let mut pos = 0;
+        for (klen, vlen) in self.iter().map(|(k, v)| (k.len(), v.len())) {
+            let k = pos + usize::from(packed);
+            let v = k + klen + usize::from(packed);
+            pos = v + vlen;
+            f(buf.slice(k..k + klen), buf.slice(v..v + vlen));
         }
     }
 
@@ -192,7 +223,7 @@ impl Hash {
 
     /// One step of an `HSCAN` from `cursor` (see [`Dict::scan`]): a packed hash is returned whole, with
     /// the next cursor 0, as Redis does for a listpack.
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
         match &self.0 {
             Repr::Packed(_) => {
                 self.iter().for_each(|(k, v)| f(k, v));
@@ -444,6 +475,8 @@ impl Hash {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn fields(h: &Hash) -> Vec<(String, String)> {
@@ -533,6 +566,142 @@ mod tests {
         assert_eq!(h.encoding(), "listpack");
         assert!(h.set_expire_at(b"a", 5));
         assert_eq!(h.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn shared_copies_match_iteration_in_both_forms() {
+        let mut h = Hash::default();
+        for (f, v) in [("a", ""), ("", "x"), ("long field", "some value")] {
+            h.set(f.as_bytes(), v.as_bytes());
+        }
+        for _ in 0..2 {
+            let mut shared = Vec::new();
+            h.for_each_shared(|f, v| shared.push((f.to_vec(), v.to_vec())));
+            let plain: Vec<(Vec<u8>, Vec<u8>)> =
+                h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+            assert_eq!(shared, plain, "{}", h.encoding());
+            assert_eq!(shared.len(), 3);
+            h.set_expire_at(b"a", u64::MAX - 1);
+            assert_eq!(h.encoding(), "hashtable");
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(u8, u8),
+        SetKeepTtl(u8, u8),
+        Remove(u8),
+        Expire(u8, u8),
+        Persist(u8),
+        RemoveExpired(u8),
+    }
+
+    /// Field `i` of the model: mostly short, a few longer than the packed limit.
+    fn field(i: u8) -> Vec<u8> {
+        if i % 50 == 49 { vec![b'F'; MAX_PACKED_LEN + 1] } else { format!("f{i}").into_bytes() }
+    }
+
+    /// A value of `n` bytes: up to one past the packed limit.
+    fn value(n: u8) -> Vec<u8> {
+        vec![b'a' + n % 26; usize::from(n) % (MAX_PACKED_LEN + 2)]
+    }
+
+    proptest! {
+        /// The packed and table forms against a model (insertion-ordered pairs plus expiry times): same
+        /// contents, insertion order while packed, and the conversion exactly when Redis converts.
+        #[test]
+        fn matches_a_model(ops in proptest::collection::vec(
+            prop_oneof![
+                (0..150u8, any::<u8>()).prop_map(|(f, v)| Op::Set(f, v)),
+                (0..150u8, any::<u8>()).prop_map(|(f, v)| Op::SetKeepTtl(f, v)),
+                (0..150u8).prop_map(Op::Remove),
+                (0..150u8, 1..20u8).prop_map(|(f, t)| Op::Expire(f, t)),
+                (0..150u8).prop_map(Op::Persist),
+                (0..20u8).prop_map(Op::RemoveExpired),
+            ],
+            1..400,
+        )) {
+            let mut h = Hash::default();
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            let mut ttls: HashMap<Vec<u8>, u64> = HashMap::new();
+            let mut packed = true;
+            for op in ops {
+                match op {
+                    Op::Set(f, v) | Op::SetKeepTtl(f, v) => {
+                        let (f, v, keep) = (field(f), value(v), matches!(op, Op::SetKeepTtl(..)));
+                        let new = if keep { h.set_keep_ttl(&f, &v) } else { h.set(&f, &v) };
+                        let pos = pairs.iter().position(|(k, _)| *k == f);
+                        prop_assert_eq!(new, pos.is_none());
+                        match pos {
+                            Some(i) => pairs[i].1 = v.clone(),
+                            None => pairs.push((f.clone(), v.clone())),
+                        }
+                        if !keep {
+                            ttls.remove(&f);
+                        }
+                        if f.len() > MAX_PACKED_LEN || v.len() > MAX_PACKED_LEN
+                            || pairs.len() > MAX_PACKED_FIELDS
+                        {
+                            packed = false;
+                        }
+                    }
+                    Op::Remove(f) => {
+                        let f = field(f);
+                        let pos = pairs.iter().position(|(k, _)| *k == f);
+                        prop_assert_eq!(h.remove(&f), pos.is_some());
+                        if let Some(i) = pos {
+                            pairs.remove(i);
+                        }
+                        ttls.remove(&f);
+                    }
+                    Op::Expire(f, t) => {
+                        let f = field(f);
+                        let present = pairs.iter().any(|(k, _)| *k == f);
+                        prop_assert_eq!(h.set_expire_at(&f, u64::from(t)), present);
+                        if present {
+                            ttls.insert(f, u64::from(t));
+                            packed = false;
+                        }
+                    }
+                    Op::Persist(f) => {
+                        let f = field(f);
+                        prop_assert_eq!(h.persist(&f), ttls.remove(&f).is_some());
+                    }
+                    Op::RemoveExpired(now) => {
+                        let mut gone: Vec<Vec<u8>> =
+                            h.remove_expired(u64::from(now)).iter().map(|b| b.to_vec()).collect();
+                        let mut want: Vec<Vec<u8>> = ttls
+                            .iter()
+                            .filter(|(_, at)| **at <= u64::from(now))
+                            .map(|(f, _)| f.clone())
+                            .collect();
+                        gone.sort();
+                        want.sort();
+                        prop_assert_eq!(&gone, &want);
+                        pairs.retain(|(f, _)| !want.contains(f));
+                        ttls.retain(|_, at| *at > u64::from(now));
+                    }
+                }
+                prop_assert_eq!(h.is_packed(), packed);
+                prop_assert_eq!(h.len(), pairs.len());
+                prop_assert_eq!(h.is_empty(), pairs.is_empty());
+                prop_assert_eq!(h.has_field_ttls(), !ttls.is_empty());
+                let got: Vec<(Vec<u8>, Vec<u8>)> =
+                    h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+                if packed {
+                    prop_assert_eq!(&got, &pairs);
+                } else {
+                    let (mut got, mut want) = (got, pairs.clone());
+                    got.sort();
+                    want.sort();
+                    prop_assert_eq!(got, want);
+                }
+                for (f, v) in &pairs {
+                    prop_assert_eq!(h.get(f), Some(&v[..]));
+                    prop_assert_eq!(h.expire_at(f), ttls.get(f).copied());
+                }
+            }
+        }
     }
 
     #[test]

@@ -537,7 +537,7 @@ impl Stream {
             len * (size_of::<K>() + size_of::<V>()) * 3 / 2
         }
         let fields = |f: &[Bytes]| {
-            size_class(f.len() * size_of::<Bytes>())
+            size_class(std::mem::size_of_val(f))
                 + f.iter().map(|b| bytes_heap(b.len())).sum::<usize>()
         };
         let entries = btree::<StreamId, Box<[Bytes]>>(self.entries.len())

@@ -159,7 +159,9 @@ impl Node {
 struct SkipList {
     nodes: Vec<Node>,
     free: Vec<u32>,
-    head: [Link; MAX_LEVEL],
+    /// The header's links, one per level reached so far (at least `level`; the links above `level` have no
+    /// next node). Grown on demand rather than `MAX_LEVEL` inline: a small set reaches 2 or 3 levels.
+    head: Vec<Link>,
     tail: u32,
     len: usize,
     level: usize,
@@ -171,7 +173,7 @@ impl Default for SkipList {
         SkipList {
             nodes: Vec::new(),
             free: Vec::new(),
-            head: [NO_LINK; MAX_LEVEL],
+            head: vec![NO_LINK],
             tail: NIL,
             len: 0,
             level: 1,
@@ -246,6 +248,12 @@ impl SkipList {
             }
             None => {
                 assert!(self.nodes.len() < HEAD as usize, "sorted set too large");
+                // A small set's arena grows by a quarter at a time instead of doubling, so it stays
+                // close to its size (most sorted sets are small).
+                let len = self.nodes.len();
+                if len == self.nodes.capacity() && len < COMPACT_MAX_ENTRIES {
+                    self.nodes.reserve_exact((len / 4).max(1));
+                }
                 self.nodes.push(node);
                 (self.nodes.len() - 1) as u32
             }
@@ -297,6 +305,9 @@ impl SkipList {
         let mut update = self.find_update(score, &member, Some(&mut rank));
         let height = self.random_level();
         if height > self.level {
+            if self.head.len() < height {
+                self.head.resize(height, NO_LINK);
+            }
             for i in self.level..height {
                 rank[i] = 0;
                 update[i] = HEAD;
@@ -613,15 +624,14 @@ impl SkipList {
 #[derive(Debug, Clone)]
 pub struct ZSet {
     dict: Dict<Bytes, f64>,
-    /// Boxed: its header holds `MAX_LEVEL` links, and every `Value` is as big as its largest variant.
-    list: Box<SkipList>,
+    list: SkipList,
     /// Whether Redis would hold this set as a listpack (see the module docs).
     compact: bool,
 }
 
 impl Default for ZSet {
     fn default() -> Self {
-        ZSet { dict: Dict::new(), list: Box::default(), compact: true }
+        ZSet { dict: Dict::new(), list: SkipList::default(), compact: true }
     }
 }
 
@@ -658,7 +668,7 @@ impl ZSet {
 
     /// A set of `dict`'s members and scores (none NaN), not compact (see [`ZSet::compact_if_small`]).
     pub fn from_dict(dict: Dict<Bytes, f64>) -> ZSet {
-        let mut list = Box::<SkipList>::default();
+        let mut list = SkipList::default();
         for (m, &s) in dict.iter() {
             debug_assert!(!s.is_nan());
             list.insert(s, m.clone());
@@ -1172,8 +1182,16 @@ mod tests {
     }
 
     #[test]
-    fn stays_small_inside_a_value() {
-        assert!(std::mem::size_of::<ZSet>() <= 96, "{}", std::mem::size_of::<ZSet>());
+    fn a_small_set_has_a_small_header() {
+        // Boxed inside a `Value`, with the skiplist inline: one allocation of this size per sorted set,
+        // whose header links grow with the levels reached instead of taking `MAX_LEVEL` up front.
+        assert!(std::mem::size_of::<ZSet>() <= 192, "{}", std::mem::size_of::<ZSet>());
+        let mut z = ZSet::default();
+        for i in 0..10 {
+            z.insert(Bytes::from(format!("m{i}")), f64::from(i));
+        }
+        assert_eq!(z.list.head.len(), z.list.level);
+        assert!(z.list.nodes.capacity() <= 12, "{}", z.list.nodes.capacity());
     }
 
     #[test]
