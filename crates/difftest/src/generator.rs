@@ -157,6 +157,7 @@ const READONLY: &[&str] = &[
     "GETBIT",
     "BITCOUNT",
     "BITPOS",
+    "BITFIELD_RO",
     "LCS",
     "EXISTS",
     "TTL",
@@ -854,6 +855,32 @@ pub static SPECS: &[Spec] = &[
         let n = if op.eq_ignore_ascii_case(b"NOT") && g.p(0.8) { 1 } else { g.range(1, 3) };
         let srcs = g.keys(Family::Str, n, n);
         b.arg(op).key(dest).keys(srcs).exact()
+    }),
+    spec("BITFIELD", 3, |g| {
+        let (b, k) = (g.b("BITFIELD"), g.key(Family::Str));
+        bitfield_ops(g, b.key(k), false).exact()
+    }),
+    spec("BITFIELD_RO", 2, |g| {
+        let (b, k) = (g.b("BITFIELD_RO"), g.key(Family::Str));
+        bitfield_ops(g, b.key(k), true).exact()
+    }),
+    spec("PFADD", 4, |g| {
+        let (b, k) = (g.b("PFADD"), hll_key(g));
+        let mut b = b.key(k);
+        for m in g.members(0, 4) {
+            b = b.arg(m);
+        }
+        b.exact()
+    }),
+    spec("PFCOUNT", 3, |g| {
+        let b = g.b("PFCOUNT");
+        let ks = (0..g.range(1, 3)).map(|_| hll_key(g)).collect();
+        b.keys(ks).exact()
+    }),
+    spec("PFMERGE", 2, |g| {
+        let (b, dest) = (g.b("PFMERGE"), hll_key(g));
+        let srcs = (0..g.range(0, 2)).map(|_| hll_key(g)).collect();
+        b.key(dest).keys(srcs).exact()
     }),
     // generic
     spec("COPY", 5, |g| {
@@ -1940,6 +1967,48 @@ fn sha1_hex(data: &[u8]) -> String {
         }
     }
     h.iter().map(|x| format!("{x:08x}")).collect()
+}
+
+/// A key for the HyperLogLog commands: mostly one of two keys only they create (so most calls find an
+/// HLL), sometimes a string key (WRONGTYPE for a plain string, or an HLL that string commands changed).
+fn hll_key(g: &mut Gen) -> Vec<u8> {
+    if g.p(0.75) { g.pick(&[&b"hll:1"[..], b"hll:2"]).to_vec() } else { g.key_w(Family::Str) }
+}
+
+/// BITFIELD's subcommands: GET/SET/INCRBY over a few types and offsets (`#n` too), OVERFLOW changes, and
+/// now and then a bad type, offset or word. `read_only` (BITFIELD_RO) mostly sticks to GET.
+fn bitfield_ops(g: &mut Gen, mut b: B, read_only: bool) -> B {
+    for _ in 0..g.range(0, 4) {
+        let ty = if g.p(0.95) {
+            g.pick(&["u8", "i8", "u1", "i5", "u16", "i64", "u63", "i32"])
+        } else {
+            g.pick(&["u64", "i0", "x8", "U8"])
+        };
+        let off = if g.p(0.9) {
+            let n = g.range(0, 40);
+            if g.p(0.3) { format!("#{n}") } else { n.to_string() }
+        } else {
+            g.pick(&["-1", "#-1", "4294967296", "x"]).to_owned()
+        };
+        let op = if read_only && g.p(0.9) { 0 } else { g.range(0, 4) };
+        b = match op {
+            0 => b.arg(g.kw("GET")).arg(ty).arg(off),
+            1 => {
+                let v = g.int();
+                b.arg(g.kw("SET")).arg(ty).arg(off).arg(v)
+            }
+            2 => {
+                let v = g.int();
+                b.arg(g.kw("INCRBY")).arg(ty).arg(off).arg(v)
+            }
+            3 if g.p(0.95) => {
+                let w = g.pick(&["WRAP", "SAT", "FAIL"]);
+                b.arg(g.kw("OVERFLOW")).arg(g.kw(w))
+            }
+            _ => b.arg(g.kw("BOGUS")),
+        };
+    }
+    b
 }
 
 #[cfg(test)]

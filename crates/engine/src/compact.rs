@@ -82,6 +82,48 @@ impl CompactBytes {
         }
     }
 
+    /// The bytes as a `Vec`, without copying when they have their own allocation (and, for a shared
+    /// string, nobody else holds it).
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            CompactBytes::Boxed(b) => b.into_vec(),
+            CompactBytes::Shared(b) => Vec::from(*b),
+            inline => inline.as_bytes().to_vec(),
+        }
+    }
+
+    /// Runs `f` on the bytes, mutably, after growing them with zero bytes to at least `min_len` (never
+    /// shrinks). For the bitmap commands: growing a long string one byte at a time is amortised O(1), since
+    /// a shared string turns into a `Vec` with spare room and back without copying when nobody else holds
+    /// its buffer (when a reader does, it is copied first, so the reader keeps the old bytes).
+    pub fn edit<R>(&mut self, min_len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        match self {
+            CompactBytes::Inline { len, buf } if min_len <= INLINE => {
+                let n = (*len as usize).max(min_len);
+                buf[*len as usize..n].fill(0);
+                *len = n as u8;
+                f(&mut buf[..n])
+            }
+            CompactBytes::Boxed(b) if b.len() >= min_len => f(b),
+            CompactBytes::Shared(b) => {
+                let mut v = Vec::from(std::mem::take(&mut **b));
+                if v.len() < min_len {
+                    v.resize(min_len, 0);
+                }
+                let r = f(&mut v);
+                **b = Bytes::from(v);
+                r
+            }
+            _ => {
+                let mut v = std::mem::take(self).as_bytes().to_vec();
+                v.resize(min_len, 0);
+                let r = f(&mut v);
+                *self = CompactBytes::from_vec(v);
+                r
+            }
+        }
+    }
+
     /// Heap bytes this string owns beyond its own 24 (its allocation, if any; allocator overhead not
     /// included).
     pub fn heap_size(&self) -> usize {
@@ -226,6 +268,27 @@ mod tests {
         }
         assert!(CompactBytes::new(b"ab") < CompactBytes::new(b"abc"));
         assert!(CompactBytes::new(&[1; 30]) > CompactBytes::new(b"\x01"));
+    }
+
+    #[test]
+    fn edit_grows_with_zeros_across_representations() {
+        let mut c = CompactBytes::new(b"ab");
+        for n in [3, 5, INLINE, INLINE + 3, SHARED + 10, 3 * SHARED] {
+            c.edit(n, |b| {
+                assert_eq!(b.len(), n);
+                b[n - 1] = 7;
+            });
+            assert_eq!(c.len(), n);
+            assert_eq!(&c[..2], b"ab");
+            assert_eq!(c[n - 1], 7);
+            assert!(c[2..n - 1].iter().all(|&x| x == 0 || x == 7));
+        }
+        // A reader holding the shared buffer keeps the old bytes.
+        let held = c.to_bytes();
+        c.edit(0, |b| b[0] = b'z');
+        assert_eq!((held[0], c[0]), (b'a', b'z'));
+        // Never shrinks.
+        c.edit(1, |b| assert_eq!(b.len(), 3 * SHARED));
     }
 
     #[test]

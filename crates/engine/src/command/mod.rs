@@ -3,8 +3,10 @@
 //! answers `COMMAND`, read-only checks, MULTI and script validation, key extraction and propagation.
 
 pub mod args;
+mod bitmaps;
 mod geo;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod memory;

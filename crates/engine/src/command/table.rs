@@ -1,8 +1,8 @@
 //! The command table: one row per command. Nothing outside this file matches on command names.
 
 use super::{
-    CommandSpec, Flags, Handler, KeySpec, geo, hashes, keys, lists, memory, scripting, server,
-    sets, streams, strings, transactions, zsets,
+    CommandSpec, Flags, Handler, KeySpec, bitmaps, geo, hashes, hyperloglog, keys, lists, memory,
+    scripting, server, sets, streams, strings, transactions, zsets,
 };
 
 const W: Flags = Flags::WRITE;
@@ -225,6 +225,20 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("XREVRANGE",   "xrevrange",   -4, R,                         one(1),                      "stream",     streams::xrevrange),
     spec("XSETID",      "xsetid",      -3, W.or(M).or(F),             one(1),                      "stream",     streams::xsetid),
     spec("XTRIM",       "xtrim",       -4, W,                         one(1),                      "stream",     streams::xtrim),
+
+    // bitmaps (rows in name order)
+    spec("BITCOUNT",    "bitcount",    -2, R,                         one(1),                      "bitmap",     bitmaps::bitcount),
+    spec("BITFIELD",    "bitfield",    -2, W.or(M),                   one(1),                      "bitmap",     bitmaps::bitfield),
+    spec("BITFIELD_RO", "bitfield_ro", -2, R.or(F),                   one(1),                      "bitmap",     bitmaps::bitfield_ro),
+    spec("BITOP",       "bitop",       -4, W.or(M),                   KeySpec::range(2, -1, 1),    "bitmap",     bitmaps::bitop),
+    spec("BITPOS",      "bitpos",      -3, R,                         one(1),                      "bitmap",     bitmaps::bitpos),
+    spec("GETBIT",      "getbit",      3,  R.or(F),                   one(1),                      "bitmap",     bitmaps::getbit),
+    spec("SETBIT",      "setbit",      4,  W.or(M),                   one(1),                      "bitmap",     bitmaps::setbit),
+
+    // hyperloglog (rows in name order)
+    spec("PFADD",       "pfadd",       -2, W.or(M).or(F),             one(1),                      "hyperloglog", hyperloglog::pfadd),
+    spec("PFCOUNT",     "pfcount",     -2, R,                         rest(1),                     "hyperloglog", hyperloglog::pfcount),
+    spec("PFMERGE",     "pfmerge",     -2, W.or(M),                   rest(1),                     "hyperloglog", hyperloglog::pfmerge),
 
     // scripting
     spec("EVAL",        "eval",        -3, NS.or(MR).or(LONG),                 NK,                          "scripting",  scripting::eval),

@@ -1,6 +1,7 @@
 //! The collection types, one file each, owned by their command families.
 
 mod hash;
+pub(crate) mod hll;
 mod list;
 mod set;
 pub(crate) mod stream;
