@@ -255,18 +255,8 @@ mod tests {
     use super::*;
     use crate::client::ClientState;
     use crate::memory::{Gauge, MemoryConfig, OOM_ERROR};
-    use crate::{Engine, ManualClock, Propagate, ServerInfo};
-
-    /// Collects what the engine propagates.
-    struct Sink(Arc<Mutex<Vec<String>>>);
-
-    impl Propagate for Sink {
-        fn propagate(&mut self, argv: &[Bytes]) {
-            let words: Vec<_> =
-                argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-            self.0.lock().unwrap().push(words.join(" "));
-        }
-    }
+    use crate::test_util::{Recorder as Sink, argv};
+    use crate::{Engine, ManualClock, ServerInfo};
 
     /// An engine whose used memory is 100 bytes per key, limited to `max_keys` keys.
     struct Fixture {
@@ -289,9 +279,7 @@ mod tests {
         }
 
         fn run(&mut self, line: &str) -> Reply {
-            let argv: Vec<Bytes> =
-                line.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
-            self.engine.execute(&mut self.client, &argv)
+            self.engine.execute(&mut self.client, &argv(line))
         }
 
         fn exists(&mut self, key: &str) -> bool {

@@ -24,6 +24,8 @@ pub mod ldouble;
 pub mod memory;
 pub mod scripting;
 mod stats;
+#[cfg(test)]
+mod test_util;
 pub mod transcript;
 mod types;
 mod value;

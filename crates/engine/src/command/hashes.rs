@@ -874,32 +874,15 @@ impl GetexChange {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
-    use bytes::Bytes;
     use larder_resp::{Protocol, Reply};
 
     use crate::clock::ManualClock;
-    use crate::engine::{Engine, Propagate, ServerInfo};
+    use crate::engine::{Engine, ServerInfo};
+    use crate::test_util::{Recorder as Sink, argv};
 
     const T0: u64 = 1_700_000_000_000;
-
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<String>>>);
-
-    impl Propagate for Sink {
-        fn propagate(&mut self, argv: &[Bytes]) {
-            let words: Vec<String> =
-                argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-            self.0.lock().unwrap().push(words.join(" "));
-        }
-    }
-
-    impl Sink {
-        fn take(&self) -> Vec<String> {
-            std::mem::take(&mut *self.0.lock().unwrap())
-        }
-    }
 
     struct Harness {
         engine: Engine,
@@ -919,9 +902,7 @@ mod tests {
         }
 
         fn run(&mut self, cmd: &str) -> Reply {
-            let argv: Vec<Bytes> =
-                cmd.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
-            self.engine.execute(&mut self.client, &argv)
+            self.engine.execute(&mut self.client, &argv(cmd))
         }
 
         /// Runs `cmd` and returns what it propagated.

@@ -521,40 +521,21 @@ impl LposOptions {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
-    use bytes::Bytes;
     use larder_resp::Reply;
 
     use crate::client::BlockedOn;
-    use crate::{Engine, ManualClock, Propagate, ServerInfo};
+    use crate::test_util::{Recorder, argv, bulk};
+    use crate::{Engine, ManualClock, ServerInfo};
 
     const T0: u64 = 1_700_000_000_000;
-
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<String>>>);
-
-    impl Propagate for Recorder {
-        fn propagate(&mut self, argv: &[Bytes]) {
-            let words: Vec<_> =
-                argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-            self.0.lock().unwrap().push(words.join(" "));
-        }
-    }
 
     fn engine() -> (Engine, Recorder) {
         let mut e = Engine::new(Arc::new(ManualClock::new(T0)), ServerInfo::default());
         let rec = Recorder::default();
         e.set_propagation(Box::new(rec.clone()));
         (e, rec)
-    }
-
-    fn argv(s: &str) -> Vec<Bytes> {
-        s.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
-    }
-
-    fn bulk(s: &str) -> Reply {
-        Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
     }
 
     #[test]

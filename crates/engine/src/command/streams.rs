@@ -1426,29 +1426,14 @@ mod tests {
 
 #[cfg(test)]
 mod propagation_tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
-    use bytes::Bytes;
     use larder_resp::Reply;
 
-    use crate::{Engine, ManualClock, Propagate, ServerInfo};
+    use crate::test_util::{Recorder, argv};
+    use crate::{Engine, ManualClock, ServerInfo};
 
     const T0: u64 = 1_700_000_000_000;
-
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<Mutex<Vec<String>>>);
-
-    impl Propagate for Recorder {
-        fn propagate(&mut self, argv: &[Bytes]) {
-            let words: Vec<_> =
-                argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-            self.0.lock().unwrap().push(words.join(" "));
-        }
-    }
-
-    fn argv(s: &str) -> Vec<Bytes> {
-        s.split(' ').map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
-    }
 
     #[test]
     fn effects_propagate_deterministically() {

@@ -1461,16 +1461,8 @@ mod tests {
         use bytes::Bytes;
         use larder_resp::{Protocol, Reply};
 
-        use crate::{BlockedOn, ClientState, Engine, ManualClock, Propagate, ServerInfo};
-
-        struct Sink(Arc<Mutex<Vec<String>>>);
-
-        impl Propagate for Sink {
-            fn propagate(&mut self, argv: &[Bytes]) {
-                let line = argv.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>();
-                self.0.lock().unwrap().push(line.join(" "));
-            }
-        }
+        use crate::test_util::{Recorder as Sink, argv, bulk};
+        use crate::{BlockedOn, ClientState, Engine, ManualClock, ServerInfo};
 
         fn setup() -> (Engine, ClientState, Arc<Mutex<Vec<String>>>) {
             let clock = ManualClock::new(1_000_000);
@@ -1482,13 +1474,7 @@ mod tests {
         }
 
         fn run(e: &mut Engine, c: &mut ClientState, cmd: &str) -> Reply {
-            let argv: Vec<Bytes> =
-                cmd.split(' ').map(|s| Bytes::copy_from_slice(s.as_bytes())).collect();
-            e.execute(c, &argv)
-        }
-
-        fn bulk(s: &str) -> Reply {
-            Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+            e.execute(c, &argv(cmd))
         }
 
         fn keys(ks: &[&str]) -> Vec<Bytes> {
