@@ -526,10 +526,42 @@ impl Keyspace {
         true
     }
 
-    /// A step of incremental rehashing for the keyspace's tables (the server's background tick).
+    /// Incremental rehashing of the keyspace's tables from the server's background tick, like Redis's
+    /// `incrementallyRehash`: steps of 100 buckets for up to about a millisecond in all. Writes also move
+    /// buckets, but only while keys are written; without this a table resized by a big load (the 8 MB old
+    /// table of a million keys) would stay allocated for minutes.
     pub fn rehash_step(&mut self) {
-        self.map.rehash_step(100);
-        self.volatile.rehash_step(100);
-        self.field_volatile.rehash_step(100);
+        fn for_a_while<V>(d: &mut Dict<CompactBytes, V>, deadline: std::time::Instant) {
+            while d.rehash_step(100) && std::time::Instant::now() < deadline {}
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1);
+        for_a_while(&mut self.map, deadline);
+        for_a_while(&mut self.volatile, deadline);
+        for_a_while(&mut self.field_volatile, deadline);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The background tick finishes a big table's rehash in a few calls: a millisecond of 100-bucket steps
+    /// each, where one 100-bucket step per call would take over a thousand calls here.
+    #[test]
+    fn the_background_tick_rehashes_for_about_a_millisecond() {
+        let mut db = Keyspace::default();
+        let mut i = 0u32;
+        // Fill until a growth past 100,000 buckets has just started.
+        while !(db.map.is_rehashing() && db.len() > 100_000) {
+            db.insert(format!("key:{i}").as_bytes(), Entry::new(Value::string(b"x")), 0);
+            i += 1;
+        }
+        let mut calls = 0;
+        while db.map.is_rehashing() {
+            db.rehash_step();
+            calls += 1;
+            assert!(calls < 1_000, "still rehashing after {calls} ticks");
+        }
+        assert_eq!(db.len(), i as usize);
     }
 }
