@@ -318,14 +318,8 @@ impl Client {
                 })
             })
             .collect();
-        let h = [("Content-Type".to_string(), "application/json".to_string())];
-        self.json(
-            reqwest::Method::POST,
-            "/v2/batch",
-            &h,
-            Some(serde_json::to_vec(&body).unwrap_or_default()),
-        )
-        .await
+        let (h, body) = json_body(&Value::Array(body));
+        self.json(reqwest::Method::POST, "/v2/batch", &h, body).await
     }
 
     /// `GET /v2/messages/{id}`: a pending message.
@@ -342,10 +336,8 @@ impl Client {
     pub async fn upsert_queue(&self, name: &str, parallelism: u64, paused: bool) -> Result<()> {
         let body =
             serde_json::json!({"queueName": name, "parallelism": parallelism, "paused": paused});
-        let h = [("Content-Type".to_string(), "application/json".to_string())];
-        self.send(reqwest::Method::POST, "/v2/queues", &h, Some(body.to_string().into_bytes()))
-            .await
-            .map(drop)
+        let (h, body) = json_body(&body);
+        self.send(reqwest::Method::POST, "/v2/queues", &h, body).await.map(drop)
     }
 
     /// A queue.
@@ -424,29 +416,19 @@ impl Client {
     /// Adds endpoints to a URL group (creating it).
     pub async fn add_endpoints(&self, group: &str, endpoints: &[Endpoint]) -> Result<()> {
         let body = serde_json::json!({ "endpoints": endpoints });
-        let h = [("Content-Type".to_string(), "application/json".to_string())];
-        self.send(
-            reqwest::Method::POST,
-            &format!("/v2/topics/{group}/endpoints"),
-            &h,
-            Some(body.to_string().into_bytes()),
-        )
-        .await
-        .map(drop)
+        let (h, body) = json_body(&body);
+        self.send(reqwest::Method::POST, &format!("/v2/topics/{group}/endpoints"), &h, body)
+            .await
+            .map(drop)
     }
 
     /// Removes endpoints (by url or name); the group goes when it is empty.
     pub async fn remove_endpoints(&self, group: &str, endpoints: &[Endpoint]) -> Result<()> {
         let body = serde_json::json!({ "endpoints": endpoints });
-        let h = [("Content-Type".to_string(), "application/json".to_string())];
-        self.send(
-            reqwest::Method::DELETE,
-            &format!("/v2/topics/{group}/endpoints"),
-            &h,
-            Some(body.to_string().into_bytes()),
-        )
-        .await
-        .map(drop)
+        let (h, body) = json_body(&body);
+        self.send(reqwest::Method::DELETE, &format!("/v2/topics/{group}/endpoints"), &h, body)
+            .await
+            .map(drop)
     }
 
     /// A URL group.
@@ -500,4 +482,10 @@ impl Client {
     pub async fn rotate_signing_keys(&self) -> Result<SigningKeys> {
         self.json(reqwest::Method::POST, "/v2/keys/rotate", &[], None).await
     }
+}
+
+/// A JSON request body with its `Content-Type` header, as [`Client::send`] takes them.
+fn json_body(body: &Value) -> ([(String, String); 1], Option<Vec<u8>>) {
+    let header = ("Content-Type".to_string(), "application/json".to_string());
+    ([header], Some(body.to_string().into_bytes()))
 }
