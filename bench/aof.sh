@@ -59,6 +59,16 @@ wait_pong() { # start-time cli port
   done
   die "no PONG from ${*:2} after 120 s"
 }
+# waits until neither a rewrite runs nor one is scheduled (INFO persistence), at most 150 s
+wait_rewrite() { # cli port
+  local info
+  for _ in $(seq 1 3000); do
+    info=$("$@" INFO persistence | tr -d '\r')
+    grep -q '^aof_rewrite_in_progress:0$' <<<"$info" && grep -q '^aof_rewrite_scheduled:0$' <<<"$info" && return
+    sleep 0.05
+  done
+  die "the rewrite on ${*:2} did not finish"
+}
 stop() { # pid
   kill -TERM "$1"
   for _ in $(seq 1 3000); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.02; done
@@ -108,10 +118,7 @@ L_WALL=$(wait_pong "$STARTED" lcli "$L_RESP")
 L_LINE=$(larder_loaded_line)
 [[ $(lcli "$L_RESP" DBSIZE) == "$KEYS" ]] || die "larder reloaded $(lcli "$L_RESP" DBSIZE) keys"
 lcli "$L_RESP" BGREWRITEAOF >/dev/null
-for _ in $(seq 1 3000); do
-  [[ $(lcli "$L_RESP" INFO persistence | tr -d '\r' | awk -F: '/^aof_rewrite_in_progress:/ {print $2}') == 0 ]] && break
-  sleep 0.05
-done
+wait_rewrite lcli "$L_RESP"
 L_BASE_BYTES=$(du -sb "$L_DIR/appendonly" | cut -f1)
 stop "$LPID"
 
@@ -159,11 +166,7 @@ redis_round() { # name preamble
   s=$(redis_load_secs "$dir")
   [[ $(rcli "$R_PORT" DBSIZE) == "$KEYS" ]] || die "redis reloaded $(rcli "$R_PORT" DBSIZE) keys"
   rcli "$R_PORT" BGREWRITEAOF >/dev/null
-  for _ in $(seq 1 3000); do
-    [[ $(rcli "$R_PORT" INFO persistence | tr -d '\r' | awk -F: '/^aof_rewrite_in_progress:/ {print $2}') == 0 ]] &&
-      [[ $(rcli "$R_PORT" INFO persistence | tr -d '\r' | awk -F: '/^aof_rewrite_scheduled:/ {print $2}') == 0 ]] && break
-    sleep 0.05
-  done
+  wait_rewrite rcli "$R_PORT"
   bytes2=$(du -sb "$dir/appendonlydir" | cut -f1)
   stop "$RPID"
   log "redis-server ($1): restart, load the rewritten base"
